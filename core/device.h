@@ -1,0 +1,45 @@
+#pragma once
+// Where a tensor's storage lives. Every device type has one DeviceInterface that
+// allocates, frees and copies its memory; ops never call malloc or cudaMalloc themselves.
+#include <cstddef>
+#include <string>
+
+namespace sg {
+
+enum class DeviceType : uint8_t { CPU = 0, CUDA = 1 };
+inline constexpr int kNumDeviceTypes = 2;
+
+struct Device {
+  DeviceType type = DeviceType::CPU;
+  int index = 0;
+
+  static Device cpu() { return {DeviceType::CPU, 0}; }
+  static Device cuda(int index = 0) { return {DeviceType::CUDA, index}; }
+  bool is_cpu() const { return type == DeviceType::CPU; }
+  bool is_cuda() const { return type == DeviceType::CUDA; }
+  bool operator==(const Device& o) const { return type == o.type && index == o.index; }
+  bool operator!=(const Device& o) const { return !(*this == o); }
+  std::string str() const {
+    return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
+  }
+};
+
+// Memory services of one device type. CPU's is built in; CUDA's is registered by
+// the cuda/ backend when it is compiled in.
+class DeviceInterface {
+ public:
+  virtual ~DeviceInterface() = default;
+  virtual void* allocate(std::size_t nbytes, int index) = 0;
+  virtual void deallocate(void* ptr, std::size_t nbytes, int index) = 0;
+  // Copies between this device's memory and host memory, or within this device.
+  virtual void copy_from_host(void* dst, const void* host_src, std::size_t nbytes, int index) = 0;
+  virtual void copy_to_host(void* host_dst, const void* src, std::size_t nbytes, int index) = 0;
+  virtual void copy_within(void* dst, const void* src, std::size_t nbytes, int index) = 0;
+};
+
+// The interface for a device type; throws a clear error when that backend is absent.
+DeviceInterface& device_interface(DeviceType type);
+void register_device_interface(DeviceType type, DeviceInterface* iface);
+bool device_available(DeviceType type);
+
+}  // namespace sg

@@ -1,0 +1,103 @@
+// matmul:   C = A B
+// backward: dA = G B^T,   dB = A^T G      (G = dL/dC)
+// The transposes in the backward are views; gemm() below hands them to BLAS as
+// CblasTrans, so no operand is ever copied unless its memory is not a matrix.
+#include "ops/matmul.h"
+
+#include <cblas.h>
+
+#include "core/autograd.h"
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
+
+namespace sg {
+
+namespace {
+
+// How BLAS should read a 2-D matrix (rows x cols) stored with strides (rs, cs).
+struct BlasOperand {
+  CBLAS_TRANSPOSE trans;
+  int64_t ld;
+};
+
+// Returns false when the layout is neither row- nor column-major (then copy first).
+bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, BlasOperand* out) {
+  if (cs == 1 && (rows == 1 || rs >= cols)) {
+    *out = {CblasNoTrans, rows == 1 ? std::max<int64_t>(cols, 1) : rs};
+    return true;
+  }
+  if (rs == 1 && (cols == 1 || cs >= rows)) {
+    *out = {CblasTrans, cols == 1 ? std::max<int64_t>(rows, 1) : cs};
+    return true;
+  }
+  return false;
+}
+
+// A view of `t` whose last two dims BLAS can read directly (t itself when it can).
+Tensor blas_ready(const Tensor& t, BlasOperand* layout) {
+  int64_t nd = t.dim();
+  int64_t rows = t.shape()[nd - 2], cols = t.shape()[nd - 1];
+  if (blas_layout(rows, cols, t.strides()[nd - 2], t.strides()[nd - 1], layout)) return t;
+  Tensor c = t.contiguous();
+  blas_layout(rows, cols, c.strides()[nd - 2], c.strides()[nd - 1], layout);
+  return c;
+}
+
+template <class T>
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+          const T* b, int64_t ldb, T* c, int64_t ldc) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
+  else
+    cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, 0.0, c, (int)ldc);
+}
+
+// out[batch] = a[batch] @ b[batch]; a 2-D operand is shared by every batch.
+Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
+  check_cpu(a_in, "matmul");
+  BlasOperand la{}, lb{};
+  Tensor a = blas_ready(a_in, &la), b = blas_ready(b_in, &lb);
+  const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
+  const int64_t batch = a.dim() == 3 ? a.shape()[0] : (b.dim() == 3 ? b.shape()[0] : 0);
+  Shape out_shape = batch ? Shape{batch, m, n} : Shape{m, n};
+  Tensor out = empty(out_shape, {a.dtype(), a.device(), false});
+  if (out.numel() == 0) return out;
+  if (k == 0) return out.zero_();
+  const int64_t a_step = a.dim() == 3 ? a.strides()[0] : 0;
+  const int64_t b_step = b.dim() == 3 ? b.strides()[0] : 0;
+  dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
+    using T = decltype(zero);
+    const T* pa = static_cast<const T*>(a.raw_data());
+    const T* pb = static_cast<const T*>(b.raw_data());
+    T* pc = out.data<T>();
+    for (int64_t i = 0; i < std::max<int64_t>(batch, 1); ++i)
+      gemm<T>(la.trans, lb.trans, m, n, k, pa + i * a_step, la.ld, pb + i * b_step, lb.ld, pc + i * m * n, n);
+  });
+  return out;
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  SG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3),
+           "matmul: expected 2-d or 3-d operands, got shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()));
+  check_same_dtype_device(a, b, "matmul");
+  SG_CHECK(a.shape()[a.dim() - 1] == b.shape()[b.dim() - 2], "matmul: shapes ", shape_str(a.shape()), " and ",
+           shape_str(b.shape()), " cannot be multiplied (", a.shape()[a.dim() - 1], " columns vs ",
+           b.shape()[b.dim() - 2], " rows)");
+  SG_CHECK(!(a.dim() == 3 && b.dim() == 3 && a.shape()[0] != b.shape()[0]), "matmul: batch sizes differ: ",
+           shape_str(a.shape()), " and ", shape_str(b.shape()));
+  Tensor out = matmul_forward(a, b);
+  return record("matmul", {a, b}, out,
+                [saved_a = save(a, "matmul"), saved_b = save(b, "matmul")](const Tensor& g,
+                                                                          const std::vector<bool>& needs) {
+                  const Tensor& a = saved_a.get();
+                  const Tensor& b = saved_b.get();
+                  Tensor da, db;
+                  if (needs[0]) da = sum_to_shape(matmul_forward(g, b.transpose(-1, -2)), a.shape());
+                  if (needs[1]) db = sum_to_shape(matmul_forward(a.transpose(-1, -2), g), b.shape());
+                  return TensorList{da, db};
+                });
+}
+
+}  // namespace sg
