@@ -11,3 +11,7 @@
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"
+#include "ops/batch_norm.h"
+#include "ops/conv.h"
+#include "ops/dropout.h"
+#include "ops/pool.h"

@@ -1,0 +1,75 @@
+#include "optim/adam.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "ops/elementwise.h"
+
+namespace sg {
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Optimizer(std::move(params)), options_(options) {
+  SG_CHECK(options.lr >= 0 && options.eps >= 0 && options.weight_decay >= 0, "Adam: expected lr, eps and "
+           "weight_decay >= 0, got lr=", options.lr, " eps=", options.eps, " weight_decay=", options.weight_decay);
+  SG_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
+           "Adam: expected betas in [0, 1), got (", options.beta1, ", ", options.beta2, ")");
+  lr_ = options.lr;
+  for (const Tensor& p : params_) {
+    exp_avg_.push_back(zeros_like(p));
+    exp_avg_sq_.push_back(zeros_like(p));
+  }
+  steps_ = zeros({static_cast<int64_t>(params_.size())}, {DType::Int64});
+}
+
+int64_t Adam::steps(std::size_t i) const { return steps_.data<int64_t>()[i]; }
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  int64_t* steps = steps_.data<int64_t>();
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    check_cpu(p, "Adam.step");
+    g = g.contiguous();
+    const int64_t t = ++steps[i];
+    const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(t));
+    const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(t));
+    dispatch_floating(p.dtype(), "Adam.step", [&](auto zero) {
+      using T = decltype(zero);
+      T* w = p.data<T>();
+      const T* grad = g.data<T>();
+      T* m = exp_avg_[i].data<T>();
+      T* v = exp_avg_sq_[i].data<T>();
+      const T b1 = static_cast<T>(options_.beta1), b2 = static_cast<T>(options_.beta2);
+      const T step_size = static_cast<T>(lr_ / bias1);
+      const T inv_sqrt_bias2 = static_cast<T>(1.0 / std::sqrt(bias2));
+      const T eps = static_cast<T>(options_.eps);
+      const T l2 = static_cast<T>(options_.decoupled_weight_decay ? 0.0 : options_.weight_decay);
+      const T shrink = static_cast<T>(options_.decoupled_weight_decay ? 1.0 - lr_ * options_.weight_decay : 1.0);
+      const int64_t n = p.numel();
+      for (int64_t k = 0; k < n; ++k) {
+        T gk = grad[k] + l2 * w[k];
+        m[k] = b1 * m[k] + (1 - b1) * gk;
+        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
+        w[k] = w[k] * shrink - step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bias2 + eps);
+      }
+    });
+    p.storage().bump_version();
+  }
+}
+
+std::map<std::string, Tensor> Adam::state_dict() const {
+  std::map<std::string, Tensor> out{{"steps", steps_}};
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    out[str(i, ".exp_avg")] = exp_avg_[i];
+    out[str(i, ".exp_avg_sq")] = exp_avg_sq_[i];
+  }
+  return out;
+}
+
+void Adam::load_state_dict(const std::map<std::string, Tensor>& state) {
+  std::map<std::string, Tensor> own = state_dict();
+  load_into("Adam", own, state);
+}
+
+}  // namespace sg

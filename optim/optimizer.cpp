@@ -1,0 +1,39 @@
+#include "optim/optimizer.h"
+
+#include "core/autograd.h"
+
+namespace sg {
+
+Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    SG_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].requires_grad(), "optimizer: parameter ", i,
+             " must be a leaf tensor that requires grad");
+    SG_CHECK(params_[i].is_contiguous(), "optimizer: parameter ", i, " of shape ", shape_str(params_[i].shape()),
+             " must be contiguous");
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  SG_CHECK(lr >= 0, "optimizer: expected a learning rate >= 0, got ", lr);
+  lr_ = lr;
+}
+
+void Optimizer::load_into(const char* optimizer, std::map<std::string, Tensor>& own,
+                          const std::map<std::string, Tensor>& state) {
+  for (auto& [key, t] : state)
+    SG_CHECK(own.count(key), optimizer, ".load_state_dict: unexpected key \"", key, "\"");
+  for (auto& [key, t] : own) {
+    auto it = state.find(key);
+    SG_CHECK(it != state.end(), optimizer, ".load_state_dict: missing key \"", key, "\"");
+    SG_CHECK(it->second.shape() == t.shape(), optimizer, ".load_state_dict: \"", key, "\" has shape ",
+             shape_str(it->second.shape()), ", expected ", shape_str(t.shape()));
+    NoGradGuard no_grad;
+    t.copy_(it->second);
+  }
+}
+
+}  // namespace sg

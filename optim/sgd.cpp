@@ -1,0 +1,63 @@
+#include "optim/sgd.h"
+
+#include "core/autograd.h"
+#include "ops/elementwise.h"
+
+namespace sg {
+
+SGD::SGD(std::vector<Tensor> params, SGDOptions options) : Optimizer(std::move(params)), options_(options) {
+  SG_CHECK(options.lr >= 0 && options.momentum >= 0 && options.weight_decay >= 0,
+           "SGD: expected lr, momentum and weight_decay >= 0, got lr=", options.lr, " momentum=", options.momentum,
+           " weight_decay=", options.weight_decay);
+  SG_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
+           "SGD: Nesterov momentum needs momentum > 0 and dampening 0");
+  lr_ = options.lr;
+  for (const Tensor& p : params_) momentum_buffers_.push_back(zeros_like(p));
+  started_ = zeros({static_cast<int64_t>(params_.size())}, {DType::Int64});
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  int64_t* started = started_.data<int64_t>();
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Tensor& p = params_[i];
+    Tensor g = p.grad();
+    if (!g.defined()) continue;
+    check_cpu(p, "SGD.step");
+    g = g.contiguous();
+    const bool first = started[i] == 0;
+    started[i] = 1;
+    dispatch_floating(p.dtype(), "SGD.step", [&](auto zero) {
+      using T = decltype(zero);
+      T* w = p.data<T>();
+      const T* grad = g.data<T>();
+      T* buf = momentum_buffers_[i].data<T>();
+      const T lr = static_cast<T>(lr_), wd = static_cast<T>(options_.weight_decay);
+      const T mom = static_cast<T>(options_.momentum), damp = static_cast<T>(1 - options_.dampening);
+      const int64_t n = p.numel();
+      if (options_.momentum == 0) {
+        for (int64_t k = 0; k < n; ++k) w[k] -= lr * (grad[k] + wd * w[k]);
+        return;
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        T d = grad[k] + wd * w[k];
+        buf[k] = first ? d : mom * buf[k] + damp * d;
+        w[k] -= lr * (options_.nesterov ? d + mom * buf[k] : buf[k]);
+      }
+    });
+    p.storage().bump_version();
+  }
+}
+
+std::map<std::string, Tensor> SGD::state_dict() const {
+  std::map<std::string, Tensor> out{{"started", started_}};
+  for (std::size_t i = 0; i < params_.size(); ++i) out[str(i, ".momentum_buffer")] = momentum_buffers_[i];
+  return out;
+}
+
+void SGD::load_state_dict(const std::map<std::string, Tensor>& state) {
+  std::map<std::string, Tensor> own = state_dict();
+  load_into("SGD", own, state);
+}
+
+}  // namespace sg

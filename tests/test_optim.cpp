@@ -1,0 +1,122 @@
+// Optimisers against values computed by hand from their update equations.
+// Every case minimises L = p^2 / 2 from p = 1, so the gradient is p itself.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "ops/ops.h"
+#include "optim/adam.h"
+#include "optim/sgd.h"
+
+using namespace sg;
+
+namespace {
+Tensor scalar_param(double value) { return full({1}, value, {DType::Float64, Device::cpu(), true}); }
+
+template <class Opt>
+std::vector<double> run(Opt& opt, Tensor& p, int steps) {
+  std::vector<double> trajectory;
+  for (int i = 0; i < steps; ++i) {
+    opt.zero_grad();
+    sum(pow(p, 2) * 0.5).backward();
+    opt.step();
+    trajectory.push_back(p.item());
+  }
+  return trajectory;
+}
+}  // namespace
+
+TEST_CASE("SGD without momentum: p -= lr * grad") {
+  Tensor p = scalar_param(1.0);
+  SGD opt({p}, {.lr = 0.1});
+  std::vector<double> t = run(opt, p, 2);
+  CHECK(t[0] == doctest::Approx(0.9).epsilon(1e-14));   // 1 - 0.1*1
+  CHECK(t[1] == doctest::Approx(0.81).epsilon(1e-14));  // 0.9 - 0.1*0.9
+}
+
+TEST_CASE("SGD with momentum accumulates a velocity") {
+  // buf1 = 1, p1 = 0.9; buf2 = 0.9*1 + 0.9 = 1.8, p2 = 0.72; buf3 = 0.9*1.8 + 0.72 = 2.34, p3 = 0.486
+  Tensor p = scalar_param(1.0);
+  SGD opt({p}, {.lr = 0.1, .momentum = 0.9});
+  std::vector<double> t = run(opt, p, 3);
+  CHECK(t[0] == doctest::Approx(0.9).epsilon(1e-14));
+  CHECK(t[1] == doctest::Approx(0.72).epsilon(1e-14));
+  CHECK(t[2] == doctest::Approx(0.486).epsilon(1e-14));
+}
+
+TEST_CASE("SGD with Nesterov momentum looks ahead") {
+  // step 1: buf = 1, d = 1 + 0.9*1 = 1.9, p = 0.81
+  // step 2: g = 0.81, buf = 0.9 + 0.81 = 1.71, d = 0.81 + 0.9*1.71 = 2.349, p = 0.5751
+  Tensor p = scalar_param(1.0);
+  SGD opt({p}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  std::vector<double> t = run(opt, p, 2);
+  CHECK(t[0] == doctest::Approx(0.81).epsilon(1e-14));
+  CHECK(t[1] == doctest::Approx(0.5751).epsilon(1e-14));
+}
+
+TEST_CASE("SGD weight decay adds weight_decay * p to the gradient") {
+  Tensor p = scalar_param(1.0);
+  SGD opt({p}, {.lr = 0.1, .weight_decay = 0.1});
+  CHECK(run(opt, p, 1)[0] == doctest::Approx(0.89).epsilon(1e-14));  // 1 - 0.1*(1 + 0.1)
+}
+
+TEST_CASE("Adam's first step moves each weight by about lr") {
+  // m = 0.1, v = 0.001, bias corrections 0.1 and 0.001: update = 0.1 * 1 / (1 + 1e-8)
+  Tensor p = scalar_param(1.0);
+  Adam opt({p}, {.lr = 0.1});
+  CHECK(run(opt, p, 1)[0] == doctest::Approx(1.0 - 0.1 / (1 + 1e-8)).epsilon(1e-14));
+}
+
+TEST_CASE("Adam and AdamW follow their update equations for several steps") {
+  for (bool decoupled : {false, true}) {
+    CAPTURE(decoupled);
+    const double lr = 0.05, b1 = 0.8, b2 = 0.99, eps = 1e-6, wd = 0.1;
+    Tensor p = scalar_param(1.0);
+    Adam opt({p}, {.lr = lr, .beta1 = b1, .beta2 = b2, .eps = eps, .weight_decay = wd,
+                   .decoupled_weight_decay = decoupled});
+    std::vector<double> got = run(opt, p, 4);
+    // The equations of optim/adam.h, in scalar form.
+    double w = 1, m = 0, v = 0;
+    for (int t = 1; t <= 4; ++t) {
+      double g = w;
+      if (decoupled) w *= 1 - lr * wd;
+      else g += wd * w;
+      m = b1 * m + (1 - b1) * g;
+      v = b2 * v + (1 - b2) * g * g;
+      double m_hat = m / (1 - std::pow(b1, t)), v_hat = v / (1 - std::pow(b2, t));
+      w -= lr * m_hat / (std::sqrt(v_hat) + eps);
+      CHECK(got[static_cast<std::size_t>(t - 1)] == doctest::Approx(w).epsilon(1e-13));
+    }
+  }
+}
+
+TEST_CASE("parameters without a gradient are not stepped") {
+  Tensor used = scalar_param(1.0), unused = scalar_param(5.0);
+  Adam opt({used, unused}, {.lr = 0.1});
+  sum(used * 2.0).backward();
+  opt.step();
+  CHECK(unused.item() == 5.0);
+  CHECK(opt.steps(0) == 1);
+  CHECK(opt.steps(1) == 0);
+}
+
+TEST_CASE("an optimiser's state round-trips through its state dict") {
+  Tensor p1 = scalar_param(1.0), p2 = scalar_param(1.0);
+  Adam a({p1}, {.lr = 0.1}), b({p2}, {.lr = 0.1});
+  run(a, p1, 3);
+  {
+    NoGradGuard no_grad;
+    p2.copy_(p1);
+  }
+  b.load_state_dict(a.state_dict());
+  CHECK(run(a, p1, 2) == run(b, p2, 2));  // identical continuation
+  SGD sgd({p1}, {.lr = 0.1, .momentum = 0.9});
+  CHECK_THROWS_WITH_AS(sgd.load_state_dict(a.state_dict()), doctest::Contains("unexpected key"), Error);
+}
+
+TEST_CASE("optimiser arguments are validated") {
+  Tensor p = scalar_param(1.0);
+  CHECK_THROWS_WITH_AS(Adam({p}, {.beta1 = 1.0}), doctest::Contains("betas in [0, 1)"), Error);
+  CHECK_THROWS_WITH_AS(SGD({p}, {.lr = 0.1, .nesterov = true}), doctest::Contains("Nesterov"), Error);
+  CHECK_THROWS_WITH_AS(SGD({tensor({1.0})}, {}), doctest::Contains("requires grad"), Error);
+}
