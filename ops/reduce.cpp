@@ -15,6 +15,10 @@ namespace sg {
 
 std::vector<int64_t> reduction_dims(const std::vector<int64_t>& dims, int64_t ndim, const char* op) {
   std::vector<int64_t> out;
+  if (ndim == 0) {  // a 0-d tensor: dim 0 / -1 are accepted (as PyTorch) and reduce nothing
+    for (int64_t d : dims) wrap_dim(d, ndim, op);
+    return out;
+  }
   if (dims.empty()) {
     for (int64_t d = 0; d < ndim; ++d) out.push_back(d);
     return out;

@@ -118,6 +118,11 @@ Tensor Tensor::permute(const Shape& order) const {
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
+  if (dim() == 0) {  // only dims 0 / -1 exist, and swapping them changes nothing
+    wrap_dim(d0, 0, "transpose");
+    wrap_dim(d1, 0, "transpose");
+    return permute({});
+  }
   Shape order(static_cast<std::size_t>(dim()));
   for (int64_t i = 0; i < dim(); ++i) order[static_cast<std::size_t>(i)] = i;
   std::swap(order[static_cast<std::size_t>(wrap_dim(d0, dim(), "transpose"))],
@@ -132,6 +137,7 @@ Tensor Tensor::t() const {
 
 // out = x[start:end:step] along dim     dx = zeros with g written into that slice
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
+  SG_CHECK(dim() > 0, "slice: expected a tensor with at least one dimension, got a 0-d tensor");
   d = wrap_dim(d, dim(), "slice");
   SG_CHECK(step > 0, "slice: expected step > 0, got ", step);
   const int64_t size = shape()[static_cast<std::size_t>(d)];
@@ -153,6 +159,7 @@ Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const 
 }
 
 Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
+  SG_CHECK(dim() > 0, "narrow: expected a tensor with at least one dimension, got a 0-d tensor");
   d = wrap_dim(d, dim(), "narrow");
   const int64_t size = shape()[static_cast<std::size_t>(d)];
   SG_CHECK(start >= 0 && length >= 0 && start + length <= size, "narrow: range [", start, ", ", start + length,
@@ -161,6 +168,7 @@ Tensor Tensor::narrow(int64_t d, int64_t start, int64_t length) const {
 }
 
 Tensor Tensor::select(int64_t d, int64_t index) const {
+  SG_CHECK(dim() > 0, "select: expected a tensor with at least one dimension, got a 0-d tensor");
   d = wrap_dim(d, dim(), "select");
   const int64_t size = shape()[static_cast<std::size_t>(d)];
   SG_CHECK(index >= -size && index < size, "select: index ", index, " is out of range for dim ", d, " of size ",
@@ -199,6 +207,9 @@ Tensor Tensor::expand(const Shape& requested) const {
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   SG_CHECK(!tensors.empty(), "cat: expected at least one tensor, got none");
   const Tensor& first = tensors[0];
+  for (std::size_t k = 0; k < tensors.size(); ++k)
+    SG_CHECK(tensors[k].dim() > 0, "cat: tensor ", k, " is 0-d; only tensors with at least one dimension can be "
+             "concatenated (use stack, or unsqueeze(0) first)");
   dim = wrap_dim(dim, first.dim(), "cat");
   Shape shape = first.shape();
   int64_t total = 0;

@@ -1,0 +1,184 @@
+#include "ops/spectral_norm.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "ops/ops.h"
+
+extern "C" void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda,
+                        double* s, double* u, const int* ldu, double* vt, const int* ldvt, double* work,
+                        const int* lwork, int* info);
+
+namespace sg {
+
+namespace {
+
+Shape sn_order(int64_t ndim, int64_t dim) {
+  Shape order{dim};
+  for (int64_t d = 0; d < ndim; ++d)
+    if (d != dim) order.push_back(d);
+  return order;
+}
+
+// N(x) = x / max(||x||, eps), without a graph.
+Tensor normalized(const Tensor& x, double eps) {
+  double norm = std::sqrt(sum(mul(x, x)).item());
+  return mul(x, scalar_tensor(1.0 / std::max(norm, eps), {x.dtype(), x.device(), false}));
+}
+
+Tensor matvec(const Tensor& matrix, const Tensor& vector) { return matmul(matrix, vector.unsqueeze(1)).squeeze(1); }
+
+void check_term(const Tensor& weight, const SigmaTerm& term) {
+  Tensor m = sn_matrix(weight, term.dim);
+  SG_CHECK(term.u.dim() == 1 && term.u.shape()[0] == m.shape()[0] && term.v.dim() == 1 &&
+               term.v.shape()[0] == m.shape()[1],
+           "spectral_normalize: for a weight ", shape_str(weight.shape()), " normalised along dim ", term.dim,
+           " (a ", m.shape()[0], "x", m.shape()[1], " matrix), expected u of shape [", m.shape()[0], "] and v of shape [",
+           m.shape()[1], "], got ", shape_str(term.u.shape()), " and ", shape_str(term.v.shape()));
+}
+
+}  // namespace
+
+Tensor sn_matrix(const Tensor& weight, int64_t dim) {
+  SG_CHECK(weight.dim() >= 1, "spectral norm: expected a weight with at least one dim, got a 0-d tensor");
+  dim = wrap_dim(dim, weight.dim(), "spectral norm");
+  Tensor moved = dim == 0 ? weight : weight.permute(sn_order(weight.dim(), dim));
+  return moved.reshape({weight.shape()[static_cast<std::size_t>(dim)], -1});
+}
+
+Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim) {
+  dim = wrap_dim(dim, static_cast<int64_t>(weight_shape.size()), "spectral norm");
+  Shape order = sn_order(static_cast<int64_t>(weight_shape.size()), dim);
+  Shape moved_shape;
+  for (int64_t d : order) moved_shape.push_back(weight_shape[static_cast<std::size_t>(d)]);
+  Tensor moved = matrix.reshape(moved_shape);
+  Shape inverse(order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) inverse[static_cast<std::size_t>(order[i])] = static_cast<int64_t>(i);
+  return dim == 0 ? moved : moved.permute(inverse);
+}
+
+void power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps) {
+  NoGradGuard no_grad;
+  Tensor m = matrix.detach();
+  for (int k = 0; k < iterations; ++k) {
+    u.copy_(normalized(matvec(m, v), eps));
+    v.copy_(normalized(matvec(m.t(), u), eps));
+  }
+}
+
+double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v) {
+  NoGradGuard no_grad;
+  return sum(mul(u, matvec(matrix.detach(), v))).item();
+}
+
+double sn_residual(const Tensor& matrix, const Tensor& u, const Tensor& v) {
+  NoGradGuard no_grad;
+  double sigma = sn_sigma(matrix, u, v);
+  Tensor r = sub(matvec(matrix.detach().t(), u), mul(v, scalar_tensor(sigma, {v.dtype(), v.device(), false})));
+  return std::sqrt(sum(mul(r, r)).item()) / std::max(std::abs(sigma), 1e-300);
+}
+
+double exact_top_singular(const Tensor& matrix, Tensor* u_out, Tensor* v_out) {
+  SG_CHECK(matrix.dim() == 2, "exact_top_singular: expected a matrix, got ", shape_str(matrix.shape()));
+  const int h = static_cast<int>(matrix.shape()[0]), w = static_cast<int>(matrix.shape()[1]);
+  // LAPACK is column-major: the row-major (h x w) data is the column-major (w x h)
+  // matrix M^T, whose SVD is V S U^T: its left vectors are our v, its right ones our u.
+  std::vector<double> a = matrix.detach().to(DType::Float64).contiguous().to_vector<double>();
+  std::vector<double> s(static_cast<std::size_t>(std::min(h, w))), left(static_cast<std::size_t>(w) * w),
+      right(static_cast<std::size_t>(h) * h);
+  int lwork = -1, info = 0;
+  double query = 0;
+  const char job = 'A';
+  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), left.data(), &w, right.data(), &h, &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
+  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), left.data(), &w, right.data(), &h, work.data(), &lwork, &info);
+  SG_CHECK(info == 0, "exact_top_singular: LAPACK dgesvd failed (info ", info, ") for a ", h, "x", w, " matrix");
+  TensorOptions options{matrix.dtype(), matrix.device(), false};
+  if (v_out) *v_out = from_vector(std::vector<double>(left.begin(), left.begin() + w), options);  // column 0
+  if (u_out) {  // row 0 of the (h x h) column-major VT, i.e. elements 0, h, 2h, ...
+    std::vector<double> u(static_cast<std::size_t>(h));
+    for (int i = 0; i < h; ++i) u[static_cast<std::size_t>(i)] = right[static_cast<std::size_t>(i) * h];
+    *u_out = from_vector(u, options);
+  }
+  return s.empty() ? 0.0 : s[0];
+}
+
+Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale, SNBackward mode,
+                          Tensor* sigma_out) {
+  SG_CHECK(mode != SNBackward::ThroughIterations,
+           "spectral_normalize: through_iterations is spectral_normalize_through_iterations");
+  SG_CHECK(!terms.empty(), "spectral_normalize: expected at least one sigma term");
+  double sigma = 0;
+  for (const SigmaTerm& term : terms) {
+    check_term(weight, term);
+    sigma += term.weight * sn_sigma(sn_matrix(weight, term.dim), term.u, term.v);
+  }
+  SG_CHECK(std::isfinite(sigma) && sigma > 0, "spectral_normalize: sigma estimate is ", sigma,
+           " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
+  const double factor = scale / sigma;
+  if (sigma_out) *sigma_out = scalar_tensor(sigma, {DType::Float64});
+  Tensor out;
+  {
+    NoGradGuard no_grad;
+    out = mul(weight, scalar_tensor(factor, {weight.dtype(), weight.device(), false})).detach();
+  }
+  // Each forward keeps its own copies of u and v: a later forward refines the
+  // buffers in place, and this backward must use the vectors this sigma came from.
+  std::vector<SigmaTerm> saved;
+  if (mode == SNBackward::ThroughSigma)
+    for (const SigmaTerm& term : terms) saved.push_back({term.dim, term.u.detach().clone(), term.v.detach().clone(), term.weight});
+  return record("spectral_norm", {weight}, out,
+                [saved, factor, sigma, scale, mode, saved_out = save(out, "spectral_norm"), shape = weight.shape()](
+                    const Tensor& g, const std::vector<bool>&) {
+                  // dL/dW = (scale/sigma) (G - <G, W_sn>/scale * S)
+                  Tensor grad = mul(g, scalar_tensor(factor, {g.dtype(), g.device(), false}));
+                  if (mode == SNBackward::DetachSigma) return TensorList{grad};
+                  double inner = sum(mul(g, saved_out.get())).item() / scale;
+                  for (const SigmaTerm& term : saved) {
+                    Tensor outer = matmul(term.u.unsqueeze(1), term.v.unsqueeze(0));  // u v^T
+                    double coefficient = -factor * inner * term.weight;
+                    grad = add(grad, mul(sn_unflatten(outer, shape, term.dim),
+                                         scalar_tensor(coefficient, {g.dtype(), g.device(), false})));
+                  }
+                  (void)sigma;
+                  return TensorList{grad};
+                });
+}
+
+Tensor spectral_normalize_composed(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale) {
+  Tensor sigma;
+  for (const SigmaTerm& term : terms) {
+    Tensor m = sn_matrix(weight, term.dim);
+    Tensor s = sum(mul(term.u.detach(), matvec(m, term.v.detach()))) * term.weight;
+    sigma = sigma.defined() ? add(sigma, s) : s;
+  }
+  return div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})), sigma);
+}
+
+Tensor spectral_normalize_through_iterations(const Tensor& weight, std::vector<SigmaTerm>& terms, double scale,
+                                             int iterations, double eps, Tensor* sigma_out) {
+  auto normalize = [eps](const Tensor& x) {
+    Tensor norm = sqrt(sum(mul(x, x)));
+    return div(x, clamp(norm, eps, std::numeric_limits<double>::infinity()));
+  };
+  Tensor sigma;
+  for (SigmaTerm& term : terms) {
+    check_term(weight, term);
+    Tensor m = sn_matrix(weight, term.dim);
+    Tensor u = term.u.detach(), v = term.v.detach();
+    for (int k = 0; k < iterations; ++k) {
+      u = normalize(matvec(m, v));
+      v = normalize(matvec(m.t(), u));
+    }
+    Tensor s = sum(mul(u, matvec(m, v))) * term.weight;
+    sigma = sigma.defined() ? add(sigma, s) : s;
+    NoGradGuard no_grad;
+    term.u.copy_(u.detach());
+    term.v.copy_(v.detach());
+  }
+  if (sigma_out) *sigma_out = sigma.detach().to(DType::Float64);
+  return div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})), sigma);
+}
+
+}  // namespace sg
