@@ -10,7 +10,12 @@ namespace sg {
 enum class DType : uint8_t { Float32, Float64, Int64 };
 
 inline std::size_t dtype_size(DType t) {
-  return t == DType::Float32 ? 4 : 8;
+  switch (t) {
+    case DType::Float32: return 4;
+    case DType::Float64: return 8;
+    case DType::Int64: return 8;
+  }
+  return 0;  // unreachable: every DType is listed above
 }
 
 inline const char* dtype_name(DType t) {

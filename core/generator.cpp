@@ -38,12 +38,15 @@ void Generator::set_state(const std::string& state) {
   std::mt19937_64 engine;
   bool has_spare = false;
   std::string spare_text;
+  std::string trailing;
   is >> engine >> has_spare >> spare_text;
-  SG_CHECK(!is.fail(), "Generator::set_state: expected text written by Generator::state(), got \"",
-           state.substr(0, 40), "...\"");
+  char* end = nullptr;
+  double spare = std::strtod(spare_text.c_str(), &end);
+  SG_CHECK(!is.fail() && !spare_text.empty() && *end == '\0' && !(is >> trailing),
+           "Generator::set_state: expected text written by Generator::state(), got \"", state.substr(0, 40), "...\"");
   engine_ = engine;
   has_spare_normal_ = has_spare;
-  spare_normal_ = std::strtod(spare_text.c_str(), nullptr);
+  spare_normal_ = spare;
 }
 
 Generator& default_generator() {

@@ -68,6 +68,12 @@ Tensor& Module::buffer(const std::string& name) {
 
 bool Module::has_buffer(const std::string& name) const { return find_entry(buffers_, name) != buffers_.end(); }
 
+void Module::remove_parameter(const std::string& name) {
+  auto it = find_entry(parameters_, name);
+  if (it != parameters_.end()) parameters_.erase(it);
+  parametrizations_.erase(name);
+}
+
 void Module::remove_buffer(const std::string& name) {
   auto it = find_entry(buffers_, name);
   if (it != buffers_.end()) buffers_.erase(it);

@@ -7,6 +7,7 @@
 // Parametrization (spectral normalisation, for one) stand between the trainable
 // tensor and the layer's computation without the layer's code changing:
 //   trainable tensor --raw_param--> Parametrization::apply --param--> layer forward
+#include <list>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -45,10 +46,12 @@ class Module {
   void set_parametrization(const std::string& name, std::shared_ptr<Parametrization> p);
   std::shared_ptr<Parametrization> parametrization(const std::string& name) const;  // null if none
   void remove_parametrization(const std::string& name);
+  const std::map<std::string, std::shared_ptr<Parametrization>>& parametrizations() const { return parametrizations_; }
 
   // --- registration ---------------------------------------------------------------
   Tensor& register_parameter(const std::string& name, Tensor value);  // sets requires_grad
   Tensor& register_buffer(const std::string& name, Tensor value);
+  void remove_parameter(const std::string& name);
   Tensor& buffer(const std::string& name);
   bool has_buffer(const std::string& name) const;
   void remove_buffer(const std::string& name);
@@ -84,8 +87,9 @@ class Module {
   void add_child(const std::string& name, std::shared_ptr<Module> module);
 
  private:
-  std::vector<std::pair<std::string, Tensor>> parameters_;
-  std::vector<std::pair<std::string, Tensor>> buffers_;
+  // Lists: the references register_parameter/register_buffer return stay valid.
+  std::list<std::pair<std::string, Tensor>> parameters_;
+  std::list<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   std::map<std::string, std::shared_ptr<Parametrization>> parametrizations_;
   bool training_ = true;

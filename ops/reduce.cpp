@@ -64,15 +64,16 @@ Tensor sum_block(const Tensor& input, int64_t first, int64_t last) {
       const T* src = in + k * b.reduced * b.inner;
       T* dst = o + k * b.inner;
       if (b.inner == 1) {
-        // Eight independent partial sums: vectorisable, and more accurate than one.
-        T lanes[8] = {};
+        // Eight independent partial sums in double: vectorisable, and accurate for
+        // float32 sums over millions of elements.
+        double lanes[8] = {};
         int64_t r = 0;
         for (; r + 8 <= b.reduced; r += 8)
           for (int j = 0; j < 8; ++j) lanes[j] += src[r + j];
-        T total = 0;
+        double total = 0;
         for (; r < b.reduced; ++r) total += src[r];
         for (int j = 0; j < 8; ++j) total += lanes[j];
-        dst[0] = total;
+        dst[0] = static_cast<T>(total);
       } else {
         for (int64_t i = 0; i < b.inner; ++i) dst[i] = 0;
         for (int64_t r = 0; r < b.reduced; ++r)

@@ -72,9 +72,11 @@ double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v) {
 }
 
 double sn_residual(const Tensor& matrix, const Tensor& u, const Tensor& v) {
+  // Right after v <- N(M^T u), M^T u = sigma v holds exactly, so the informative half
+  // of the singular-pair condition is the other one: M v = sigma u.
   NoGradGuard no_grad;
   double sigma = sn_sigma(matrix, u, v);
-  Tensor r = sub(matvec(matrix.detach().t(), u), mul(v, scalar_tensor(sigma, {v.dtype(), v.device(), false})));
+  Tensor r = sub(matvec(matrix.detach(), v), mul(u, scalar_tensor(sigma, {u.dtype(), u.device(), false})));
   return std::sqrt(sum(mul(r, r)).item()) / std::max(std::abs(sigma), 1e-300);
 }
 
@@ -166,7 +168,7 @@ Tensor spectral_normalize_through_iterations(const Tensor& weight, std::vector<S
   for (SigmaTerm& term : terms) {
     check_term(weight, term);
     Tensor m = sn_matrix(weight, term.dim);
-    Tensor u = term.u.detach(), v = term.v.detach();
+    Tensor u = term.u.detach().clone(), v = term.v.detach().clone();  // the buffers are overwritten below
     for (int k = 0; k < iterations; ++k) {
       u = normalize(matvec(m, v));
       v = normalize(matvec(m.t(), u));

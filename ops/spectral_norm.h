@@ -38,7 +38,8 @@ Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim
 void power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps = 1e-12);
 // u . (M v) as a double (no graph).
 double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v);
-// ||M^T u - sigma v|| / sigma: 0 when (u, v) is an exact singular pair.
+// ||M v - sigma u|| / sigma: 0 when (u, v) is an exact singular pair. (After an update
+// v <- N(M^T u), the other condition M^T u = sigma v holds by construction.)
 double sn_residual(const Tensor& matrix, const Tensor& u, const Tensor& v);
 // The largest singular value and its vectors by LAPACK's SVD (dgesvd, float64).
 double exact_top_singular(const Tensor& matrix, Tensor* u = nullptr, Tensor* v = nullptr);

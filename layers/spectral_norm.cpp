@@ -1,0 +1,306 @@
+#include "layers/spectral_norm.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/generator.h"
+#include "layers/conv.h"
+#include "ops/ops.h"
+
+namespace sg {
+
+namespace {
+
+constexpr int kWarmupIterations = 15;
+
+struct ConvOperator {
+  int64_t stride = 1, padding = 0;
+  bool transposed = false;
+};
+
+ConvOperator conv_operator(Module& owner) {
+  if (auto* c = dynamic_cast<Conv2d*>(&owner)) return {c->stride, c->padding, false};
+  if (auto* t = dynamic_cast<ConvTranspose2d*>(&owner)) return {t->stride, t->padding, true};
+  detail::throw_error("spectral norm: the operator estimator needs a Conv2d or ConvTranspose2d, got a ",
+                      owner.type_name());
+}
+
+Tensor apply_operator(const ConvOperator& op, const Tensor& x, const Tensor& w) {
+  return op.transposed ? conv_transpose2d(x, w, Tensor(), op.stride, op.padding)
+                       : conv2d(x, w, Tensor(), op.stride, op.padding);
+}
+
+// The adjoint A^T y of the linear map A x = apply_operator(x), as the gradient of <y, A x>.
+Tensor apply_adjoint(const ConvOperator& op, const Tensor& y, const Tensor& w, const Shape& input_shape) {
+  Tensor x = zeros(input_shape, {w.dtype(), w.device(), true});
+  GradMode::set_enabled(true);
+  Tensor inner = sum(mul(apply_operator(op, x, w.detach()), y));
+  TensorList g = grad(inner, {x}, Tensor(), false);
+  GradMode::set_enabled(false);
+  return g[0];
+}
+
+Tensor unit(const Tensor& x, double eps) {
+  double norm = std::sqrt(sum(mul(x, x)).item());
+  return mul(x, scalar_tensor(1.0 / std::max(norm, eps), {x.dtype(), x.device(), false}));
+}
+
+Tensor normal_unit(const Shape& shape, Generator& gen, const Tensor& like, double eps) {
+  return unit(randn(shape, gen, {like.dtype(), Device::cpu(), false}).to(like.device()), eps);
+}
+
+}  // namespace
+
+SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options_(std::move(options)) {
+  const std::string& p = options_.param;
+  SG_CHECK(owner.has_param(p), "spectral_norm: ", owner.type_name(), " has no parameter \"", p, "\"");
+  SG_CHECK(!owner.parametrization(p), "spectral_norm: \"", p, "\" of ", owner.type_name(),
+           " is already parametrized");
+  SG_CHECK(options_.power_iterations >= 1 && options_.eps > 0, "spectral_norm: expected power_iterations >= 1 and "
+           "eps > 0, got ", options_.power_iterations, " and ", options_.eps);
+  SG_CHECK(options_.target > 0, "spectral_norm: expected a positive target coefficient, got ", options_.target);
+  if (!options_.policy) options_.policy = sn_policy::always();
+  Tensor w = owner.raw_param(p).detach();
+  SG_CHECK(w.dim() >= 2, "spectral_norm: expected a weight with at least 2 dims, got ", shape_str(w.shape()));
+  dim_ = wrap_dim(options_.dim.value_or(dynamic_cast<ConvTranspose2d*>(&owner) ? 1 : 0), w.dim(), "spectral_norm");
+  SG_CHECK(options_.variant != SNVariant::BSN || w.dim() == 4, "spectral_norm: the bsn variant is for convolution "
+           "kernels (4-d weights), got ", shape_str(w.shape()));
+  if (options_.estimator == SNEstimator::Operator) {
+    conv_operator(owner);
+    SG_CHECK(options_.operator_input_shape.size() == 4, "spectral_norm: the operator estimator needs "
+             "operator_input_shape (1, C, H, W), got ", shape_str(options_.operator_input_shape));
+  }
+
+  // u, v ~ N(0, 1) from the layer's own generator, normalised, then warmed up.
+  Generator gen(options_.seed);
+  NoGradGuard no_grad;
+  auto add_pair = [&](const std::string& suffix, int64_t dim) {
+    Tensor m = sn_matrix(w, dim);
+    Tensor& u = owner.register_buffer(buffer_name("u" + suffix), normal_unit({m.shape()[0]}, gen, w, options_.eps));
+    Tensor& v = owner.register_buffer(buffer_name("v" + suffix), normal_unit({m.shape()[1]}, gen, w, options_.eps));
+    power_iteration(m, u, v, kWarmupIterations, options_.eps);
+  };
+  add_pair("", dim_);
+  if (options_.variant == SNVariant::BSN) add_pair("2", dim_ == 0 ? 1 : 0);
+  if (options_.estimator == SNEstimator::Operator) {
+    ConvOperator op = conv_operator(owner);
+    Shape out_shape = apply_operator(op, zeros(options_.operator_input_shape, {w.dtype(), w.device(), false}), w).shape();
+    Tensor& v = owner.register_buffer(buffer_name("op_v"), normal_unit(options_.operator_input_shape, gen, w, options_.eps));
+    Tensor& u = owner.register_buffer(buffer_name("op_u"), normal_unit(out_shape, gen, w, options_.eps));
+    for (int k = 0; k < kWarmupIterations; ++k) {
+      u.copy_(unit(apply_operator(op, v, w), options_.eps));
+      v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
+    }
+  }
+  owner.register_buffer(buffer_name("sigma"), zeros({1}, {DType::Float64}));
+  owner.register_buffer(buffer_name("sn_step"), zeros({1}, {DType::Int64}));
+  owner.register_buffer(buffer_name("sn_on"), full({1}, options_.policy->decide(telemetry_) ? 1 : 0, {DType::Int64}));
+  owner.register_buffer(buffer_name("sn_policy_state"), full({1}, options_.policy->state(), {DType::Float64}));
+  if (options_.learn_gain) owner.register_parameter(buffer_name("gain"), ones({}, {w.dtype(), w.device(), false}));
+}
+
+std::vector<SigmaTerm> SpectralNorm::terms(Module& owner) const {
+  std::vector<SigmaTerm> out;
+  if (options_.variant == SNVariant::BSN) {
+    out.push_back({dim_, owner.buffer(buffer_name("u")), owner.buffer(buffer_name("v")), 0.5});
+    out.push_back({dim_ == 0 ? 1 : 0, owner.buffer(buffer_name("u2")), owner.buffer(buffer_name("v2")), 0.5});
+  } else {
+    out.push_back({dim_, owner.buffer(buffer_name("u")), owner.buffer(buffer_name("v")), 1.0});
+  }
+  return out;
+}
+
+void SpectralNorm::refine(Module& owner, const Tensor& weight) {
+  NoGradGuard no_grad;
+  Tensor w = weight.detach();
+  for (SigmaTerm& term : terms(owner)) {
+    Tensor m = sn_matrix(w, term.dim);
+    switch (options_.estimator) {
+      case SNEstimator::Power:
+      case SNEstimator::Operator:  // the matrix pair still gives sigma_matrix for the ratio
+        power_iteration(m, term.u, term.v, options_.power_iterations, options_.eps);
+        last_iterations_ = options_.power_iterations;
+        break;
+      case SNEstimator::PowerUntil:
+        last_iterations_ = 0;
+        while (last_iterations_ < options_.max_iterations) {
+          power_iteration(m, term.u, term.v, 1, options_.eps);
+          ++last_iterations_;
+          if (sn_residual(m, term.u, term.v) < options_.tolerance) break;
+        }
+        break;
+      case SNEstimator::Exact: {
+        Tensor u, v;
+        exact_top_singular(m, &u, &v);
+        term.u.copy_(u);
+        term.v.copy_(v);
+        last_iterations_ = 0;
+        break;
+      }
+    }
+  }
+  if (options_.estimator == SNEstimator::Operator) {
+    ConvOperator op = conv_operator(owner);
+    Tensor& u = owner.buffer(buffer_name("op_u"));
+    Tensor& v = owner.buffer(buffer_name("op_v"));
+    for (int k = 0; k < options_.power_iterations; ++k) {
+      u.copy_(unit(apply_operator(op, v, w), options_.eps));
+      v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
+    }
+  }
+}
+
+Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
+  const bool on = enabled(owner);
+  telemetry_.applied = false;
+  if (!on && !options_.policy->estimates()) return weight;  // `never`: exactly the plain layer
+  const bool training = owner.is_training();
+  const bool through_iterations = options_.backward == SNBackward::ThroughIterations;
+  if (training && options_.update == SNUpdate::EveryForward && !(through_iterations && on)) refine(owner, weight);
+
+  std::vector<SigmaTerm> sigma_terms = terms(owner);
+  double sigma_matrix = 0;
+  for (const SigmaTerm& t : sigma_terms) sigma_matrix += t.weight * sn_sigma(sn_matrix(weight, t.dim), t.u, t.v);
+  double sigma = sigma_matrix;
+  Tensor operator_sigma;  // differentiable, for the operator estimator
+  if (options_.estimator == SNEstimator::Operator) {
+    ConvOperator op = conv_operator(owner);
+    operator_sigma = sum(mul(owner.buffer(buffer_name("op_u")), apply_operator(op, owner.buffer(buffer_name("op_v")), weight)));
+    sigma = operator_sigma.item();
+    telemetry_.operator_ratio = sigma / sigma_matrix;
+  }
+  auto record_sigma = [&](double s) {
+    telemetry_.sigma = s;
+    NoGradGuard no_grad;
+    owner.buffer(buffer_name("sigma")).fill_(s);
+  };
+  record_sigma(sigma);
+  if (!on) return weight;  // log_only, or switched off: estimated and reported only
+  if (options_.variant == SNVariant::Clamp && sigma <= options_.target) return weight;  // W / max(1, sigma/c) = W
+
+  const double scale = options_.target;
+  Tensor out;
+  if (options_.estimator == SNEstimator::Operator) {
+    out = div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})),
+              options_.backward == SNBackward::DetachSigma ? operator_sigma.detach() : operator_sigma);
+  } else if (through_iterations && training) {
+    Tensor s;
+    out = spectral_normalize_through_iterations(weight, sigma_terms, scale, options_.power_iterations, options_.eps, &s);
+    record_sigma(s.item());
+  } else {
+    SNBackward mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
+    out = spectral_normalize(weight, sigma_terms, scale, mode);
+  }
+  if (options_.learn_gain) out = mul(out, owner.raw_param(buffer_name("gain")));
+  telemetry_.applied = true;
+  return out;
+}
+
+bool SpectralNorm::enabled(Module& owner) const { return owner.buffer(buffer_name("sn_on")).at({0}) != 0; }
+
+void SpectralNorm::set_enabled(Module& owner, bool on) {
+  NoGradGuard no_grad;
+  owner.buffer(buffer_name("sn_on")).fill_(on ? 1 : 0);
+}
+
+void SpectralNorm::set_policy(Module& owner, std::shared_ptr<SNPolicy> policy) {
+  SG_CHECK(policy != nullptr, "spectral_norm: set_policy needs a policy");
+  options_.policy = std::move(policy);
+  NoGradGuard no_grad;
+  owner.buffer(buffer_name("sn_policy_state")).fill_(options_.policy->state());
+  set_enabled(owner, options_.policy->decide(telemetry_));
+}
+
+void SpectralNorm::end_step(Module& owner, const std::map<std::string, double>& losses) {
+  NoGradGuard no_grad;
+  // The policy's memory lives in a buffer, so a loaded state dict carries it.
+  options_.policy->set_state(owner.buffer(buffer_name("sn_policy_state")).at({0}));
+  Tensor weight = owner.raw_param(options_.param).detach();
+  if (options_.update == SNUpdate::OncePerStep && options_.policy->estimates()) {
+    refine(owner, weight);
+    double sigma = 0;
+    for (const SigmaTerm& t : terms(owner)) sigma += t.weight * sn_sigma(sn_matrix(weight, t.dim), t.u, t.v);
+    telemetry_.sigma = sigma;
+    owner.buffer(buffer_name("sigma")).fill_(sigma);
+  }
+  Tensor& step = owner.buffer(buffer_name("sn_step"));
+  telemetry_.step = static_cast<int64_t>(step.at({0})) + 1;
+  step.fill_(static_cast<double>(telemetry_.step));
+  telemetry_.sigma = owner.buffer(buffer_name("sigma")).at({0});
+  telemetry_.sigma_change = telemetry_.step > 1 ? telemetry_.sigma - previous_sigma_ : 0.0;
+  previous_sigma_ = telemetry_.sigma;
+  if (options_.policy->estimates()) {
+    SigmaTerm first = terms(owner)[0];
+    telemetry_.residual = sn_residual(sn_matrix(weight, first.dim), first.u, first.v);
+  }
+  telemetry_.losses = losses;
+  set_enabled(owner, options_.policy->decide(telemetry_));
+  owner.buffer(buffer_name("sn_policy_state")).fill_(options_.policy->state());
+}
+
+double SpectralNorm::exact_sigma(Module& owner) const {
+  return exact_top_singular(sn_matrix(owner.raw_param(options_.param).detach(), dim_));
+}
+
+double SpectralNorm::operator_sigma(Module& owner, const Shape& input_shape, int iterations) const {
+  NoGradGuard no_grad;
+  ConvOperator op = conv_operator(owner);
+  Tensor w = owner.raw_param(options_.param).detach();
+  Generator gen(options_.seed + 1);
+  Tensor v = normal_unit(input_shape, gen, w, options_.eps), u;
+  double sigma = 0;
+  for (int k = 0; k < iterations; ++k) {
+    u = unit(apply_operator(op, v, w), options_.eps);
+    v = unit(apply_adjoint(op, u, w, input_shape), options_.eps);
+    sigma = sum(mul(u, apply_operator(op, v, w))).item();
+  }
+  return sigma;
+}
+
+std::string SpectralNorm::describe() const {
+  const char* variant = options_.variant == SNVariant::Plain ? "sn" : options_.variant == SNVariant::Clamp ? "clamp" : "bsn";
+  return str("spectral_norm(", variant, ", dim=", dim_, ", iterations=", options_.power_iterations, ", target=",
+             options_.target, ", policy=", options_.policy->name(), ")");
+}
+
+std::shared_ptr<SpectralNorm> spectral_norm(Module& module, SpectralNormOptions options) {
+  std::string param = options.param;
+  auto sn = std::make_shared<SpectralNorm>(module, std::move(options));
+  module.set_parametrization(param, sn);
+  return sn;
+}
+
+void remove_spectral_norm(Module& module, const std::string& param) {
+  auto sn = std::dynamic_pointer_cast<SpectralNorm>(module.parametrization(param));
+  SG_CHECK(sn != nullptr, "remove_spectral_norm: \"", param, "\" of ", module.type_name(),
+           " has no spectral normalisation");
+  Tensor baked;
+  {
+    NoGradGuard no_grad;
+    bool was_training = module.is_training();
+    module.train(false);  // no refinement: bake exactly the current W / sigma
+    baked = module.param(param).detach().clone();
+    module.train(was_training);
+  }
+  module.remove_parametrization(param);
+  for (const char* what : {"u", "v", "u2", "v2", "op_u", "op_v", "sigma", "sn_step", "sn_on", "sn_policy_state"})
+    module.remove_buffer(param + "_" + what);
+  if (module.has_param(param + "_gain")) module.remove_parameter(param + "_gain");
+  NoGradGuard no_grad;
+  module.raw_param(param).copy_(baked);
+}
+
+std::vector<SNLayer> spectral_norm_layers(Module& root) {
+  std::vector<SNLayer> out;
+  for (auto& [path, module] : root.named_modules())
+    for (auto& [param, p] : module->parametrizations())
+      if (auto* sn = dynamic_cast<SpectralNorm*>(p.get()))
+        out.push_back({path.empty() ? param : path + "." + param, module, sn});
+  return out;
+}
+
+void sn_end_step(Module& root, const std::map<std::string, double>& losses) {
+  for (SNLayer& layer : spectral_norm_layers(root)) layer.sn->end_step(*layer.module, losses);
+}
+
+}  // namespace sg

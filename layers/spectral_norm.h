@@ -1,0 +1,113 @@
+#pragma once
+// Spectral normalisation as a reparameterisation of any layer's weight.
+//
+//   auto sn = spectral_norm(conv, {.power_iterations = 1});   // attach
+//   conv(x);                        // computes with W / sigma(W)
+//   sn_end_step(model, {{"loss_d", l}});  // after each optimiser step: telemetry, policy
+//   remove_spectral_norm(conv);     // bake W / sigma into a plain weight
+//
+// The trainable parameter stays the original weight. u, v (and sigma, the step count
+// and the policy's state) are buffers of the layer, so state dicts and checkpoints
+// carry them. The operator itself (forward and backward) is ops/spectral_norm.h.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "layers/module.h"
+#include "layers/sn_policy.h"
+#include "ops/spectral_norm.h"
+
+namespace sg {
+
+enum class SNVariant {
+  Plain,  // scale * W / sigma, scale = target (1 by default)
+  Clamp,  // W / max(1, sigma / target): only shrinks a weight whose sigma exceeds target
+  BSN,    // W / mean(sigma of (out x in*kh*kw), sigma of (in x out*kh*kw)): convolution kernels
+};
+
+enum class SNEstimator {
+  Power,       // power_iterations steps per update (PyTorch's behaviour)
+  PowerUntil,  // iterate until ||M v - sigma u|| / sigma < tolerance, at most max_iterations
+  Exact,       // LAPACK SVD: for teaching and verification
+  Operator,    // power iteration through the layer's own conv / conv-transpose at
+               // operator_input_shape: the stride- and padding-aware operator norm
+};
+
+enum class SNUpdate {
+  EveryForward,  // refine u, v in every training-mode forward (PyTorch-compatible)
+  OncePerStep,   // refine them once per optimiser step, in sn_end_step
+};
+
+struct SpectralNormOptions {
+  int power_iterations = 1;
+  double eps = 1e-12;
+  std::optional<int64_t> dim;  // default 0, and 1 for ConvTranspose2d (its weight is (in, out, k, k))
+  double target = 1.0;         // c in c * W / sigma, and the threshold of Clamp
+  SNBackward backward = SNBackward::ThroughSigma;
+  SNVariant variant = SNVariant::Plain;
+  bool learn_gain = false;  // a learned scalar gamma multiplies the normalised weight (Miyato et al., app. E)
+  SNEstimator estimator = SNEstimator::Power;
+  double tolerance = 1e-6;   // PowerUntil
+  int max_iterations = 100;  // PowerUntil
+  Shape operator_input_shape;  // Operator: (1, C, H, W) of the layer's input
+  SNUpdate update = SNUpdate::EveryForward;
+  std::shared_ptr<SNPolicy> policy;  // default sn_policy::always()
+  uint64_t seed = 0;                 // the generator u and v start from
+  std::string param = "weight";
+};
+
+class SpectralNorm : public Parametrization {
+ public:
+  SpectralNorm(Module& owner, SpectralNormOptions options);
+  Tensor apply(Module& owner, const Tensor& weight) override;
+  std::string describe() const override;
+
+  // After an optimiser step: counts the step, refreshes the telemetry, refines u, v
+  // (OncePerStep), and lets the policy decide about the next step.
+  void end_step(Module& owner, const std::map<std::string, double>& losses = {});
+
+  const SNTelemetry& telemetry() const { return telemetry_; }
+  const SpectralNormOptions& options() const { return options_; }
+  int64_t dim() const { return dim_; }
+  bool enabled(Module& owner) const;  // the policy's decision for the current step
+  void set_enabled(Module& owner, bool on);  // switch by hand (the policy may switch back at the next step)
+  void set_policy(Module& owner, std::shared_ptr<SNPolicy> policy);
+  SNPolicy& policy() const { return *options_.policy; }
+  int last_iterations() const { return last_iterations_; }  // PowerUntil: iterations the last update took
+
+  // On request: the largest singular value of M by SVD, and the operator norm of a
+  // convolution at `input_shape` (power iteration to convergence).
+  double exact_sigma(Module& owner) const;
+  double operator_sigma(Module& owner, const Shape& input_shape, int iterations = 200) const;
+
+ private:
+  std::vector<SigmaTerm> terms(Module& owner) const;
+  void refine(Module& owner, const Tensor& weight);
+  void load_policy_state(Module& owner);
+  std::string buffer_name(const std::string& what) const { return options_.param + "_" + what; }
+
+  SpectralNormOptions options_;
+  int64_t dim_ = 0;
+  SNTelemetry telemetry_;
+  double previous_sigma_ = 0;
+  int last_iterations_ = 0;
+};
+
+// Attaches SN to module's options.param (default "weight"). An optimiser built after
+// this call also sees the gain parameter when learn_gain is set.
+std::shared_ptr<SpectralNorm> spectral_norm(Module& module, SpectralNormOptions options = {});
+// Replaces the parameter by its current normalised value and drops the SN state.
+void remove_spectral_norm(Module& module, const std::string& param = "weight");
+
+// Every SN-normalised parameter below `root`, named "<module path>.<param>".
+struct SNLayer {
+  std::string name;
+  Module* module;
+  SpectralNorm* sn;
+};
+std::vector<SNLayer> spectral_norm_layers(Module& root);
+// end_step() for every SN layer below root.
+void sn_end_step(Module& root, const std::map<std::string, double>& losses = {});
+
+}  // namespace sg
