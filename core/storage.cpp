@@ -6,6 +6,7 @@
 #include <new>
 
 #include "core/error.h"
+#include "cuda/backend.h"
 
 namespace sg {
 
@@ -35,6 +36,7 @@ DeviceInterface& device_interface(DeviceType type) {
     static CpuInterface cpu;
     return cpu;
   }
+  if (type == DeviceType::CUDA) cuda::available();  // registers the CUDA interface when a GPU is present
   DeviceInterface* iface = g_interfaces[static_cast<int>(type)];
   SG_CHECK(iface, "device cuda is not available: sigmagrad was built without CUDA "
                   "or no GPU was found (expected a CUDA device, found none)");
@@ -46,6 +48,7 @@ void register_device_interface(DeviceType type, DeviceInterface* iface) {
 }
 
 bool device_available(DeviceType type) {
+  if (type == DeviceType::CUDA) cuda::available();
   return type == DeviceType::CPU || g_interfaces[static_cast<int>(type)] != nullptr;
 }
 

@@ -93,6 +93,7 @@ SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options
     }
   }
   owner.register_buffer(buffer_name("sigma"), zeros({1}, {DType::Float64}));
+  owner.register_buffer(buffer_name("sigma_previous"), zeros({1}, {DType::Float64}));
   owner.register_buffer(buffer_name("sn_step"), zeros({1}, {DType::Int64}));
   owner.register_buffer(buffer_name("sn_on"), full({1}, options_.policy->decide(telemetry_) ? 1 : 0, {DType::Int64}));
   owner.register_buffer(buffer_name("sn_policy_state"), full({1}, options_.policy->state(), {DType::Float64}));
@@ -227,8 +228,9 @@ void SpectralNorm::end_step(Module& owner, const std::map<std::string, double>& 
   telemetry_.step = static_cast<int64_t>(step.at({0})) + 1;
   step.fill_(static_cast<double>(telemetry_.step));
   telemetry_.sigma = owner.buffer(buffer_name("sigma")).at({0});
-  telemetry_.sigma_change = telemetry_.step > 1 ? telemetry_.sigma - previous_sigma_ : 0.0;
-  previous_sigma_ = telemetry_.sigma;
+  Tensor& previous = owner.buffer(buffer_name("sigma_previous"));
+  telemetry_.sigma_change = telemetry_.step > 1 ? telemetry_.sigma - previous.at({0}) : 0.0;
+  previous.fill_(telemetry_.sigma);
   if (options_.policy->estimates()) {
     SigmaTerm first = terms(owner)[0];
     telemetry_.residual = sn_residual(sn_matrix(weight, first.dim), first.u, first.v);
@@ -283,7 +285,7 @@ void remove_spectral_norm(Module& module, const std::string& param) {
     module.train(was_training);
   }
   module.remove_parametrization(param);
-  for (const char* what : {"u", "v", "u2", "v2", "op_u", "op_v", "sigma", "sn_step", "sn_on", "sn_policy_state"})
+  for (const char* what : {"u", "v", "u2", "v2", "op_u", "op_v", "sigma", "sigma_previous", "sn_step", "sn_on", "sn_policy_state"})
     module.remove_buffer(param + "_" + what);
   if (module.has_param(param + "_gain")) module.remove_parameter(param + "_gain");
   NoGradGuard no_grad;

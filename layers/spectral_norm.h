@@ -90,7 +90,6 @@ class SpectralNorm : public Parametrization {
   SpectralNormOptions options_;
   int64_t dim_ = 0;
   SNTelemetry telemetry_;
-  double previous_sigma_ = 0;
   int last_iterations_ = 0;
 };
 

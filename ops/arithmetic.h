@@ -36,6 +36,15 @@ struct Sub { template <class T> SG_HD T operator()(T a, T b) const { return a - 
 struct Mul { template <class T> SG_HD T operator()(T a, T b) const { return a * b; } };
 struct Div { template <class T> SG_HD T operator()(T a, T b) const { return a / b; } };
 struct Neg { template <class T> SG_HD T operator()(T x) const { return -x; } };
+struct Scale {
+  double factor;
+  template <class T> SG_HD T operator()(T x) const { return x * static_cast<T>(factor); }
+};
+// a + alpha b (add_ with a scale, and the optimisers' building block)
+struct AddScaled {
+  double alpha;
+  template <class T> SG_HD T operator()(T a, T b) const { return a + static_cast<T>(alpha) * b; }
+};
 // d(a/b)/db = -a/b^2, written from the output y = a/b as -y/b.
 struct DivGradDenominator { template <class T> SG_HD T operator()(T y, T b) const { return -y / b; } };
 struct Pow {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 
 namespace sg {
@@ -34,7 +35,6 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                   const Tensor& bias, bool training, double momentum, double eps) {
   SG_CHECK(x_in.dim() == 2 || x_in.dim() == 4, "batch_norm: expected input (N, C) or (N, C, H, W), got ",
            shape_str(x_in.shape()));
-  check_cpu(x_in, "batch_norm");
   const int64_t channels = x_in.shape()[1];
   for (const Tensor* t : {&running_mean, &running_var, &weight, &bias}) {
     if (!t->defined()) continue;
@@ -53,7 +53,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
   Tensor inv_std = empty({channels}, {x.dtype(), x.device(), false});
   const Tensor w_c = weight.defined() ? weight.contiguous() : Tensor();
   const Tensor b_c = bias.defined() ? bias.contiguous() : Tensor();
-  dispatch_floating(x.dtype(), "batch_norm", [&](auto zero) {
+  if (x.device().is_cuda())
+    cuda::batch_norm_forward(x, y, x_hat, inv_std, w_c, b_c, running_mean, running_var, l.n, l.c, l.s, training,
+                             momentum, eps);
+  else dispatch_floating(x.dtype(), "batch_norm", [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -115,6 +118,10 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                   Tensor dw = needs[1] ? empty({l.c}, {g.dtype(), g.device(), false}) : Tensor();
                   Tensor db = needs[2] ? empty({l.c}, {g.dtype(), g.device(), false}) : Tensor();
                   const Tensor w_c = saved_w.defined() ? saved_w.get().contiguous() : Tensor();
+                  if (g.device().is_cuda()) {
+                    cuda::batch_norm_backward(g, x_hat, saved_inv.get(), w_c, dx, dw, db, l.n, l.c, l.s, training);
+                    return TensorList{dx, dw, db};
+                  }
                   dispatch_floating(g.dtype(), "batch_norm_backward", [&](auto zero) {
                     using T = decltype(zero);
                     const T* pg = g.data<T>();

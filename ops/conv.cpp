@@ -7,6 +7,7 @@
 #include "ops/conv.h"
 
 #include "core/autograd.h"
+#include "ops/arithmetic.h"
 #include "ops/elementwise.h"
 #include "ops/im2col.h"
 #include "ops/matmul.h"
@@ -43,8 +44,7 @@ Tensor batch_first(const Tensor& m, int64_t n, int64_t h, int64_t w) {
 }
 
 Tensor add_channel_bias(const Tensor& y, const Tensor& bias) {
-  return bias.defined() ? map_binary(y, bias.reshape({1, -1, 1, 1}), [](auto a, auto b) { return a + b; }, "conv_bias")
-                        : y;
+  return bias.defined() ? map_binary(y, bias.reshape({1, -1, 1, 1}), fn::Add{}, "conv_bias") : y;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/autograd.h"
+#include "ops/arithmetic.h"
 #include "ops/elementwise.h"
 
 namespace sg {
@@ -75,8 +76,7 @@ Tensor& Tensor::fill_(double value) {
       }
     });
   } else {
-    // Other devices: fill on the host, then copy across.
-    copy_(full(shape(), value, {dtype(), Device::cpu(), false}));
+    cuda::fill(*this, value);
   }
   storage().bump_version();
   return *this;
@@ -88,6 +88,8 @@ Tensor& Tensor::copy_(const Tensor& src) {
            shape_str(src.shape()), " does not broadcast to the destination's shape ", shape_str(shape()));
   if (device().is_cpu() && src.device().is_cpu()) {
     strided_copy_cpu(*this, src);
+  } else if (device() == src.device()) {
+    cuda::copy(*this, src);
   } else {
     // Across devices: make a contiguous source of the destination's shape and dtype on
     // the source's device, move the bytes, then place them.
@@ -118,6 +120,11 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
   check_same_dtype_device(*this, other, "add_");
   SG_CHECK(broadcast_shapes(other.shape(), shape(), "add_") == shape(), "add_: operand of shape ",
            shape_str(other.shape()), " does not broadcast to ", shape_str(shape()));
+  if (device().is_cuda()) {
+    cuda::copy(*this, map_binary(*this, other, fn::AddScaled{alpha}, "add_"));
+    storage().bump_version();
+    return *this;
+  }
   check_cpu(*this, "add_");
   dispatch_floating(dtype(), "add_", [&](auto zero) {
     using T = decltype(zero);
@@ -128,7 +135,7 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
       const int64_t n = numel();
       for (int64_t i = 0; i < n; ++i) p[i] += a * q[i];
     } else {
-      Tensor sum = map_binary(*this, other, [a](auto x, auto y) { return x + a * y; }, "add_");
+      Tensor sum = map_binary(*this, other, fn::AddScaled{alpha}, "add_");
       strided_copy_cpu(*this, sum);
     }
   });
@@ -138,6 +145,11 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 
 Tensor& Tensor::mul_(double factor) {
   check_inplace(*this, "mul_");
+  if (device().is_cuda()) {
+    cuda::copy(*this, map_unary(*this, fn::Scale{factor}, "mul_"));
+    storage().bump_version();
+    return *this;
+  }
   check_cpu(*this, "mul_");
   dispatch_floating(dtype(), "mul_", [&](auto zero) {
     using T = decltype(zero);
@@ -147,7 +159,7 @@ Tensor& Tensor::mul_(double factor) {
       const int64_t n = numel();
       for (int64_t i = 0; i < n; ++i) p[i] *= f;
     } else {
-      strided_copy_cpu(*this, map_unary(*this, [f](auto x) { return x * f; }, "mul_"));
+      strided_copy_cpu(*this, map_unary(*this, fn::Scale{factor}, "mul_"));
     }
   });
   storage().bump_version();

@@ -11,13 +11,10 @@
 #include <array>
 #include <type_traits>
 
+#include "core/host_device.h"
 #include "core/tensor.h"
+#include "cuda/backend.h"
 
-#if defined(__CUDACC__)
-#define SG_HD __host__ __device__
-#else
-#define SG_HD
-#endif
 
 namespace sg {
 
@@ -74,6 +71,7 @@ void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, std::
 // out = f(in), elementwise, as a new contiguous tensor.
 template <class F>
 Tensor map_unary(const Tensor& input, F f, const char* op) {
+  if (input.device().is_cuda()) return cuda::map_unary(input.contiguous(), f, op);
   check_cpu(input, op);
   Tensor in = input.contiguous();
   Tensor out = empty_like(in);
@@ -91,8 +89,9 @@ Tensor map_unary(const Tensor& input, F f, const char* op) {
 template <class F>
 Tensor map_binary(const Tensor& a, const Tensor& b, F f, const char* op) {
   check_same_dtype_device(a, b, op);
-  check_cpu(a, op);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
+  if (a.device().is_cuda()) return cuda::map_binary(a, b, shape, f, op);
+  check_cpu(a, op);
   Tensor out = empty(shape, {a.dtype(), a.device(), false});
   dispatch_floating(a.dtype(), op, [&](auto zero) {
     using T = decltype(zero);

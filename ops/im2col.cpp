@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 
 namespace sg {
@@ -41,6 +42,7 @@ inline void valid_ow(const ConvGeometry& g, int64_t j, int64_t* lo, int64_t* hi)
 }  // namespace
 
 Tensor im2col(const Tensor& image, const ConvGeometry& g) {
+  if (image.device().is_cuda()) return cuda::im2col(image, g);
   check_cpu(image, "im2col");
   Tensor cols = empty({g.rows(), g.cols()}, {image.dtype(), image.device(), false});
   dispatch_floating(image.dtype(), "im2col", [&](auto zero) {
@@ -70,6 +72,7 @@ Tensor im2col(const Tensor& image, const ConvGeometry& g) {
 }
 
 Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
+  if (cols.device().is_cuda()) return cuda::col2im(cols, g);
   check_cpu(cols, "col2im");
   Tensor image = zeros({g.batch, g.channels, g.height, g.width}, {cols.dtype(), cols.device(), false});
   dispatch_floating(cols.dtype(), "col2im", [&](auto zero) {

@@ -7,6 +7,7 @@
 // col2im is its adjoint: it adds each column entry back to the pixel it came from.
 #include <cstdint>
 
+#include "core/host_device.h"
 #include "core/tensor.h"
 
 namespace sg {
@@ -14,10 +15,10 @@ namespace sg {
 struct ConvGeometry {
   int64_t batch, channels, height, width;  // the image side (N, C, H, W)
   int64_t kernel_h, kernel_w, stride, padding;
-  int64_t out_h() const { return (height + 2 * padding - kernel_h) / stride + 1; }
-  int64_t out_w() const { return (width + 2 * padding - kernel_w) / stride + 1; }
-  int64_t rows() const { return channels * kernel_h * kernel_w; }
-  int64_t cols() const { return batch * out_h() * out_w(); }
+  SG_HD int64_t out_h() const { return (height + 2 * padding - kernel_h) / stride + 1; }
+  SG_HD int64_t out_w() const { return (width + 2 * padding - kernel_w) / stride + 1; }
+  SG_HD int64_t rows() const { return channels * kernel_h * kernel_w; }
+  SG_HD int64_t cols() const { return batch * out_h() * out_w(); }
 };
 
 // image: contiguous (N, C, H, W) -> new contiguous (C*kh*kw, N*Ho*Wo)

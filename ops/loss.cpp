@@ -3,6 +3,7 @@
 #include "ops/loss.h"
 
 #include "core/autograd.h"
+#include "cuda/backend.h"
 #include "ops/arithmetic.h"
 #include "ops/math.h"
 #include "ops/reduce.h"
@@ -67,7 +68,6 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
            dtype_name(target.dtype()));
   SG_CHECK(target.dim() == 1 && target.shape()[0] == log_probs.shape()[0], "nll_loss: expected a target of shape [",
            log_probs.shape()[0], "], got ", shape_str(target.shape()));
-  check_cpu(log_probs, "nll_loss");
   const int64_t n = log_probs.shape()[0], classes = log_probs.shape()[1];
   std::vector<int64_t> labels = target.to_vector<int64_t>();
   for (int64_t i = 0; i < n; ++i)
@@ -76,16 +76,22 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
              classes, " classes (expected 0..", classes - 1, ")");
   Tensor lp = log_probs.contiguous();
   Tensor picked = empty({n}, {lp.dtype(), lp.device(), false});
-  dispatch_floating(lp.dtype(), "nll_loss", [&](auto zero) {
+  Tensor device_target = target.to(lp.device()).contiguous();
+  if (lp.device().is_cuda()) cuda::nll_gather(lp, device_target, picked);
+  else dispatch_floating(lp.dtype(), "nll_loss", [&](auto zero) {
     using T = decltype(zero);
     const T* src = lp.data<T>();
     T* dst = picked.data<T>();
     for (int64_t i = 0; i < n; ++i) dst[i] = -src[i * classes + labels[static_cast<std::size_t>(i)]];
   });
   Shape in_shape = log_probs.shape();
-  record("nll_loss", {log_probs}, picked, [in_shape, labels](const Tensor& g, const std::vector<bool>&) {
+  record("nll_loss", {log_probs}, picked, [in_shape, labels, device_target](const Tensor& g, const std::vector<bool>&) {
     Tensor grad_in = zeros(in_shape, {g.dtype(), g.device(), false});
     Tensor gc = g.contiguous();
+    if (g.device().is_cuda()) {
+      cuda::nll_scatter(gc, device_target, grad_in);
+      return TensorList{grad_in};
+    }
     dispatch_floating(g.dtype(), "nll_loss_backward", [&](auto zero) {
       using T = decltype(zero);
       const T* src = gc.data<T>();

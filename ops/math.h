@@ -19,6 +19,8 @@ struct Exp { template <class T> SG_HD T operator()(T x) const { return std::exp(
 struct Log { template <class T> SG_HD T operator()(T x) const { return std::log(x); } };
 struct Sqrt { template <class T> SG_HD T operator()(T x) const { return std::sqrt(x); } };
 struct Abs { template <class T> SG_HD T operator()(T x) const { return std::abs(x); } };
+// x, or 0 where x is not finite (logsumexp's shift for rows of -inf)
+struct FiniteOrZero { template <class T> SG_HD T operator()(T x) const { return std::isfinite(x) ? x : T(0); } };
 // d sqrt(x)/dx = 1 / (2 sqrt(x)), from the output y: g / (2y).
 struct SqrtGrad { template <class T> SG_HD T operator()(T g, T y) const { return g / (T(2) * y); } };
 // d|x|/dx = sign(x); 0 at x = 0 (the subgradient PyTorch picks).

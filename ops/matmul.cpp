@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "core/autograd.h"
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -54,7 +55,6 @@ void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t 
 
 // out[batch] = a[batch] @ b[batch]; a 2-D operand is shared by every batch.
 Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
-  check_cpu(a_in, "matmul");
   BlasOperand la{}, lb{};
   Tensor a = blas_ready(a_in, &la), b = blas_ready(b_in, &lb);
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
@@ -65,6 +65,12 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   if (k == 0) return out.zero_();
   const int64_t a_step = a.dim() == 3 ? a.strides()[0] : 0;
   const int64_t b_step = b.dim() == 3 ? b.strides()[0] : 0;
+  if (a.device().is_cuda()) {
+    cuda::gemm(la.trans == CblasTrans, lb.trans == CblasTrans, m, n, k, a.raw_data(), la.ld, a_step, b.raw_data(),
+               lb.ld, b_step, out.raw_data(), n, m * n, std::max<int64_t>(batch, 1), a.dtype());
+    return out;
+  }
+  check_cpu(a, "matmul");
   dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
     using T = decltype(zero);
     const T* pa = static_cast<const T*>(a.raw_data());

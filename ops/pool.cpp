@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/autograd.h"
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 
 namespace sg {
@@ -20,7 +21,6 @@ struct PoolGeometry {
 
 PoolGeometry pool_geometry(const char* op, const Tensor& x, int64_t kernel, int64_t stride, int64_t padding) {
   SG_CHECK(x.dim() == 4, op, ": expected input of shape (N, C, H, W), got ", shape_str(x.shape()));
-  check_cpu(x, op);
   if (stride < 0) stride = kernel;
   SG_CHECK(kernel >= 1 && stride >= 1 && padding >= 0 && 2 * padding <= kernel, op,
            ": expected kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2, got kernel ", kernel, ", stride ",
@@ -28,6 +28,10 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, int64_t kernel, int6
   PoolGeometry g{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], kernel, stride, padding};
   SG_CHECK(g.out_h() >= 1 && g.out_w() >= 1, op, ": kernel ", kernel, " does not fit input ", shape_str(x.shape()));
   return g;
+}
+
+cuda::PoolShape cuda_shape(const PoolGeometry& g) {
+  return {g.planes, g.height, g.width, g.kernel, g.stride, g.padding, g.out_h(), g.out_w()};
 }
 
 // Calls fn(plane, oh, ow, ih0, iw0) for every output pixel; (ih0, iw0) is the window's corner.
@@ -45,37 +49,48 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   Tensor x = x_in.contiguous();
   Shape out_shape{x.shape()[0], x.shape()[1], g.out_h(), g.out_w()};
   Tensor y = empty(out_shape, {x.dtype(), x.device(), false});
-  auto argmax = std::make_shared<std::vector<int64_t>>(static_cast<std::size_t>(y.numel()));
-  dispatch_floating(x.dtype(), "max_pool2d", [&](auto zero) {
-    using T = decltype(zero);
-    const T* px = x.data<T>();
-    T* py = y.data<T>();
-    int64_t out = 0;
-    for_each_window(g, [&](int64_t p, int64_t, int64_t, int64_t ih0, int64_t iw0) {
-      T best = -std::numeric_limits<T>::infinity();
-      int64_t best_at = -1;
-      for (int64_t i = std::max<int64_t>(ih0, 0); i < std::min(ih0 + g.kernel, g.height); ++i)
-        for (int64_t j = std::max<int64_t>(iw0, 0); j < std::min(iw0 + g.kernel, g.width); ++j) {
-          int64_t at = (p * g.height + i) * g.width + j;
-          if (px[at] > best || best_at < 0) {
-            best = px[at];
-            best_at = at;
-          }
-        }
-      py[out] = best;
-      (*argmax)[static_cast<std::size_t>(out)] = best_at;
-      ++out;
-    });
-  });
-  Shape in_shape = x.shape();
-  return record("max_pool2d", {x_in}, y, [argmax, in_shape](const Tensor& grad, const std::vector<bool>&) {
-    Tensor g = grad.contiguous();
-    Tensor dx = zeros(in_shape, {g.dtype(), g.device(), false});
-    dispatch_floating(g.dtype(), "max_pool2d_backward", [&](auto zero) {
+  Tensor argmax = empty(out_shape, {DType::Int64, x.device(), false});  // flat input index of each maximum
+  if (x.device().is_cuda()) {
+    cuda::max_pool_forward(x, y, argmax, cuda_shape(g));
+  } else {
+    check_cpu(x, "max_pool2d");
+    dispatch_floating(x.dtype(), "max_pool2d", [&](auto zero) {
       using T = decltype(zero);
-      const T* pg = g.data<T>();
+      const T* px = x.data<T>();
+      T* py = y.data<T>();
+      int64_t* pa = argmax.data<int64_t>();
+      int64_t out = 0;
+      for_each_window(g, [&](int64_t p, int64_t, int64_t, int64_t ih0, int64_t iw0) {
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t best_at = -1;
+        for (int64_t i = std::max<int64_t>(ih0, 0); i < std::min(ih0 + g.kernel, g.height); ++i)
+          for (int64_t j = std::max<int64_t>(iw0, 0); j < std::min(iw0 + g.kernel, g.width); ++j) {
+            int64_t at = (p * g.height + i) * g.width + j;
+            if (px[at] > best || best_at < 0) {
+              best = px[at];
+              best_at = at;
+            }
+          }
+        py[out] = best;
+        pa[out] = best_at;
+        ++out;
+      });
+    });
+  }
+  Shape in_shape = x.shape();
+  return record("max_pool2d", {x_in}, y, [argmax, in_shape, g](const Tensor& grad, const std::vector<bool>&) {
+    Tensor gc = grad.contiguous();
+    Tensor dx = zeros(in_shape, {gc.dtype(), gc.device(), false});
+    if (gc.device().is_cuda()) {
+      cuda::max_pool_backward(gc, argmax, dx, cuda_shape(g));
+      return TensorList{dx};
+    }
+    dispatch_floating(gc.dtype(), "max_pool2d_backward", [&](auto zero) {
+      using T = decltype(zero);
+      const T* pg = gc.data<T>();
+      const int64_t* pa = argmax.data<int64_t>();
       T* pdx = dx.data<T>();
-      for (std::size_t k = 0; k < argmax->size(); ++k) pdx[(*argmax)[k]] += pg[k];
+      for (int64_t k = 0; k < argmax.numel(); ++k) pdx[pa[k]] += pg[k];
     });
     return TensorList{dx};
   });
@@ -87,7 +102,8 @@ Tensor avg_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   Shape out_shape{x.shape()[0], x.shape()[1], g.out_h(), g.out_w()};
   Tensor y = empty(out_shape, {x.dtype(), x.device(), false});
   const double divisor = static_cast<double>(kernel * kernel);
-  dispatch_floating(x.dtype(), "avg_pool2d", [&](auto zero) {
+  if (x.device().is_cuda()) cuda::avg_pool_forward(x, y, cuda_shape(g));
+  else dispatch_floating(x.dtype(), "avg_pool2d", [&](auto zero) {
     using T = decltype(zero);
     const T* px = x.data<T>();
     T* py = y.data<T>();
@@ -104,6 +120,10 @@ Tensor avg_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   return record("avg_pool2d", {x_in}, y, [g, in_shape, divisor](const Tensor& grad, const std::vector<bool>&) {
     Tensor gc = grad.contiguous();
     Tensor dx = zeros(in_shape, {gc.dtype(), gc.device(), false});
+    if (gc.device().is_cuda()) {
+      cuda::avg_pool_backward(gc, dx, cuda_shape(g));
+      return TensorList{dx};
+    }
     dispatch_floating(gc.dtype(), "avg_pool2d_backward", [&](auto zero) {
       using T = decltype(zero);
       const T* pg = gc.data<T>();

@@ -8,6 +8,7 @@
 
 #include "core/autograd.h"
 #include "ops/arithmetic.h"
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 #include "ops/math.h"
 
@@ -56,6 +57,10 @@ Tensor sum_block(const Tensor& input, int64_t first, int64_t last) {
   for (int64_t d = first; d <= last; ++d) out_shape[static_cast<std::size_t>(d)] = 1;
   Tensor out = empty(out_shape, {x.dtype(), x.device(), false});
   Block b = block_of(x.shape(), first, last);
+  if (x.device().is_cuda()) {
+    cuda::sum_block(x, out, b.outer, b.reduced, b.inner);
+    return out;
+  }
   dispatch_floating(x.dtype(), "sum", [&](auto zero) {
     using T = decltype(zero);
     const T* in = x.data<T>();
@@ -86,7 +91,6 @@ Tensor sum_block(const Tensor& input, int64_t first, int64_t last) {
 
 // Sum over sorted dims, keeping them as size 1. Adjacent dims are reduced in one pass.
 Tensor sum_keepdim(const Tensor& x, const std::vector<int64_t>& dims) {
-  check_cpu(x, "sum");
   Tensor out = x;
   std::size_t end = dims.size();
   while (end > 0) {  // from the last group back, so earlier dims keep their meaning
@@ -143,7 +147,6 @@ namespace {
 template <bool IsMax>
 ValuesIndices extreme(const Tensor& input, int64_t dim_in, bool keepdim) {
   const char* op = IsMax ? "max" : "min";
-  check_cpu(input, op);
   int64_t dim = wrap_dim(dim_in, input.dim(), op);
   Tensor x = input.contiguous();
   if (x.dim() == 0) x = x.reshape({1});
@@ -153,7 +156,8 @@ ValuesIndices extreme(const Tensor& input, int64_t dim_in, bool keepdim) {
   Tensor values = empty(kept, {x.dtype(), x.device(), false});
   Tensor indices = empty(kept, {DType::Int64, x.device(), false});
   Block b = block_of(x.shape(), dim, dim);
-  dispatch_floating(x.dtype(), op, [&](auto zero) {
+  if (x.device().is_cuda()) cuda::extreme(x, values, indices, b.outer, b.reduced, b.inner, IsMax);
+  else dispatch_floating(x.dtype(), op, [&](auto zero) {
     using T = decltype(zero);
     const T* in = x.data<T>();
     T* v = values.data<T>();
@@ -186,11 +190,14 @@ ValuesIndices extreme(const Tensor& input, int64_t dim_in, bool keepdim) {
   }
   // dx = g placed at the extreme's position along dim, 0 elsewhere.
   record(op, {input}, values,
-         [in_shape, kept, dim, block = b, saved_indices = save(indices, op)](const Tensor& g, const std::vector<bool>&) {
+         [in_shape, kept, block = b, saved_indices = save(indices, op)](const Tensor& g, const std::vector<bool>&) {
            Tensor grad_in = zeros(in_shape, {g.dtype(), g.device(), false});
            Tensor gc = g.reshape(kept).contiguous();
            Tensor idx = saved_indices.get().contiguous();
-           (void)dim;
+           if (g.device().is_cuda()) {
+             cuda::extreme_backward(gc, idx, grad_in, block.outer, block.reduced, block.inner);
+             return TensorList{grad_in};
+           }
            dispatch_floating(g.dtype(), "max_backward", [&](auto zero) {
              using T = decltype(zero);
              const T* src = gc.data<T>();
@@ -224,7 +231,7 @@ Tensor logsumexp(const Tensor& x, const std::vector<int64_t>& dims_in, bool keep
     Tensor m = x.detach();
     for (int64_t d : dims) m = max(m, d, true).values;
     // A row of -inf would give (-inf) - (-inf) = nan; shift by 0 there instead.
-    m = map_unary(m, [](auto v) { return std::isfinite(v) ? v : decltype(v)(0); }, "logsumexp");
+    m = map_unary(m, fn::FiniteOrZero{}, "logsumexp");
     y_kept = add(m, log(sum(exp(sub(x.detach(), m)), dims, true)));
   }
   Shape kept = y_kept.shape(), in_shape = x.shape();

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 
 namespace sg {
@@ -29,11 +30,17 @@ void Adam::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    check_cpu(p, "Adam.step");
     g = g.contiguous();
     const int64_t t = ++steps[i];
     const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(t));
     const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(t));
+    if (p.device().is_cuda()) {
+      cuda::adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], lr_, options_.beta1, options_.beta2, options_.eps,
+                      options_.weight_decay, options_.decoupled_weight_decay, bias1, bias2);
+      p.storage().bump_version();
+      continue;
+    }
+    check_cpu(p, "Adam.step");
     dispatch_floating(p.dtype(), "Adam.step", [&](auto zero) {
       using T = decltype(zero);
       T* w = p.data<T>();

@@ -1,6 +1,7 @@
 #include "optim/sgd.h"
 
 #include "core/autograd.h"
+#include "cuda/backend.h"
 #include "ops/elementwise.h"
 
 namespace sg {
@@ -23,10 +24,16 @@ void SGD::step() {
     Tensor& p = params_[i];
     Tensor g = p.grad();
     if (!g.defined()) continue;
-    check_cpu(p, "SGD.step");
     g = g.contiguous();
     const bool first = started[i] == 0;
     started[i] = 1;
+    if (p.device().is_cuda()) {
+      cuda::sgd_step(p, g, momentum_buffers_[i], lr_, options_.momentum, options_.dampening, options_.weight_decay,
+                     options_.nesterov, first);
+      p.storage().bump_version();
+      continue;
+    }
+    check_cpu(p, "SGD.step");
     dispatch_floating(p.dtype(), "SGD.step", [&](auto zero) {
       using T = decltype(zero);
       T* w = p.data<T>();

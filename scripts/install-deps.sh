@@ -3,7 +3,7 @@
 # Safe to run again: it only calls apt-get when a package is absent.
 set -euo pipefail
 
-packages=(build-essential cmake ninja-build libopenblas-dev doctest-dev zlib1g-dev libcli11-dev)
+packages=(build-essential cmake ninja-build libopenblas-dev doctest-dev zlib1g-dev libcli11-dev libpng-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,62 @@
+// Copies and fills on the GPU: the CUDA side of ops/copy.cpp.
+#include "cuda/backend.h"
+#include "cuda/context.cuh"
+#include "ops/elementwise.h"
+
+namespace sg::cuda {
+
+namespace {
+
+template <class D, class S>
+__global__ void copy_kernel(D* dst, const S* src, int64_t n, Geometry g) {
+  SG_CUDA_LOOP(i, n) dst[offset_of(g, 0, i)] = static_cast<D>(src[offset_of(g, 1, i)]);
+}
+
+template <class T>
+__global__ void fill_kernel(T* dst, T value, int64_t n, Geometry g) {
+  SG_CUDA_LOOP(i, n) dst[offset_of(g, 0, i)] = value;
+}
+
+template <class Fn>
+void dispatch_any(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32: fn(float{}); break;
+    case DType::Float64: fn(double{}); break;
+    case DType::Int64: fn(int64_t{}); break;
+  }
+}
+
+}  // namespace
+
+void copy(const Tensor& dst, const Tensor& src) {
+  SG_CHECK(dst.device() == src.device(), "copy: expected both tensors on ", dst.device().str(), ", got ",
+           src.device().str());
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  Shape src_strides = broadcast_strides(src, dst.shape());
+  const Shape* strides[] = {&dst.strides(), &src_strides};
+  Geometry g = make_geometry(dst.shape(), strides, 2, "copy");
+  dispatch_any(dst.dtype(), [&](auto d) {
+    dispatch_any(src.dtype(), [&](auto s) {
+      using D = decltype(d);
+      using S = decltype(s);
+      copy_kernel<<<blocks(n), kThreads, 0, stream()>>>(static_cast<D*>(dst.raw_data()),
+                                                        static_cast<const S*>(src.raw_data()), n, g);
+    });
+  });
+  check_launch("copy");
+}
+
+void fill(const Tensor& dst, double value) {
+  const int64_t n = dst.numel();
+  if (n == 0) return;
+  const Shape* strides[] = {&dst.strides()};
+  Geometry g = make_geometry(dst.shape(), strides, 1, "fill");
+  dispatch_any(dst.dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    fill_kernel<<<blocks(n), kThreads, 0, stream()>>>(static_cast<T*>(dst.raw_data()), static_cast<T>(value), n, g);
+  });
+  check_launch("fill");
+}
+
+}  // namespace sg::cuda

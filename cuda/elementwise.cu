@@ -1,0 +1,102 @@
+// Elementwise kernels: the CUDA side of ops/elementwise.h's map_unary / map_binary.
+// The scalar math is the ops' own functors (ops/*.h, marked SG_HD), instantiated here
+// for the GPU, so the CPU and CUDA paths compute with the very same expressions.
+#include "cuda/context.cuh"
+#include "ops/activations.h"
+#include "ops/arithmetic.h"
+#include "ops/elementwise.h"
+#include "ops/loss.h"
+#include "ops/math.h"
+
+namespace sg::cuda {
+
+namespace {
+
+template <class T, class F>
+__global__ void unary_kernel(const T* in, T* out, int64_t n, F f) {
+  SG_CUDA_LOOP(i, n) out[i] = f(in[i]);
+}
+
+template <class T, class F>
+__global__ void binary_contiguous_kernel(const T* a, const T* b, T* out, int64_t n, F f) {
+  SG_CUDA_LOOP(i, n) out[i] = f(a[i], b[i]);
+}
+
+template <class T, class F>
+__global__ void binary_broadcast_kernel(const T* a, const T* b, T* out, int64_t n, Geometry g, F f) {
+  SG_CUDA_LOOP(i, n) out[i] = f(a[offset_of(g, 0, i)], b[offset_of(g, 1, i)]);
+}
+
+}  // namespace
+
+template <class F>
+Tensor map_unary(const Tensor& in, F f, const char* op) {
+  Tensor out = empty_like(in);
+  const int64_t n = in.numel();
+  if (n == 0) return out;
+  dispatch_float(in.dtype(), op, [&](auto zero) {
+    using T = decltype(zero);
+    unary_kernel<<<blocks(n), kThreads, 0, stream()>>>(static_cast<const T*>(in.raw_data()), out.data<T>(), n, f);
+  });
+  check_launch(op);
+  return out;
+}
+
+template <class F>
+Tensor map_binary(const Tensor& a, const Tensor& b, const Shape& shape, F f, const char* op) {
+  Tensor out = empty(shape, {a.dtype(), a.device(), false});
+  const int64_t n = out.numel();
+  if (n == 0) return out;
+  dispatch_float(a.dtype(), op, [&](auto zero) {
+    using T = decltype(zero);
+    const T* pa = static_cast<const T*>(a.raw_data());
+    const T* pb = static_cast<const T*>(b.raw_data());
+    if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
+      binary_contiguous_kernel<<<blocks(n), kThreads, 0, stream()>>>(pa, pb, out.data<T>(), n, f);
+    } else {
+      Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
+      const Shape* strides[] = {&sa, &sb};
+      binary_broadcast_kernel<<<blocks(n), kThreads, 0, stream()>>>(pa, pb, out.data<T>(), n,
+                                                                    make_geometry(shape, strides, 2, op), f);
+    }
+  });
+  check_launch(op);
+  return out;
+}
+
+// Every functor the ops use, instantiated for the GPU.
+#define SG_UNARY(F) template Tensor map_unary<F>(const Tensor&, F, const char*);
+#define SG_BINARY(F) template Tensor map_binary<F>(const Tensor&, const Tensor&, const Shape&, F, const char*);
+SG_UNARY(fn::Neg)
+SG_UNARY(fn::Scale)
+SG_UNARY(fn::Pow)
+SG_UNARY(fn::Exp)
+SG_UNARY(fn::Log)
+SG_UNARY(fn::Sqrt)
+SG_UNARY(fn::Abs)
+SG_UNARY(fn::FiniteOrZero)
+SG_UNARY(fn::Clamp)
+SG_UNARY(fn::Relu)
+SG_UNARY(fn::LeakyRelu)
+SG_UNARY(fn::Sigmoid)
+SG_UNARY(fn::Tanh)
+SG_UNARY(fn::Softplus)
+SG_BINARY(fn::Add)
+SG_BINARY(fn::AddScaled)
+SG_BINARY(fn::Sub)
+SG_BINARY(fn::Mul)
+SG_BINARY(fn::Div)
+SG_BINARY(fn::DivGradDenominator)
+SG_BINARY(fn::PowGrad)
+SG_BINARY(fn::SqrtGrad)
+SG_BINARY(fn::AbsGrad)
+SG_BINARY(fn::ClampGrad)
+SG_BINARY(fn::ReluGrad)
+SG_BINARY(fn::LeakyReluGrad)
+SG_BINARY(fn::SigmoidGrad)
+SG_BINARY(fn::TanhGrad)
+SG_BINARY(fn::SoftplusGrad)
+SG_BINARY(fn::BceWithLogits)
+SG_BINARY(fn::BceGradLogits)
+
+}  // namespace sg::cuda

@@ -1,0 +1,62 @@
+// Fused optimiser updates on the GPU, one kernel per parameter tensor: the CUDA side
+// of optim/sgd.cpp and optim/adam.cpp (the same update equations, see their headers).
+#include "cuda/backend.h"
+#include "cuda/context.cuh"
+
+namespace sg::cuda {
+
+namespace {
+
+template <class T>
+__global__ void sgd_kernel(T* w, const T* grad, T* buf, int64_t n, T lr, T momentum, T damp, T wd, bool nesterov,
+                           bool first, bool use_momentum) {
+  SG_CUDA_LOOP(k, n) {
+    T d = grad[k] + wd * w[k];
+    if (use_momentum) {
+      buf[k] = first ? d : momentum * buf[k] + damp * d;
+      d = nesterov ? d + momentum * buf[k] : buf[k];
+    }
+    w[k] -= lr * d;
+  }
+}
+
+template <class T>
+__global__ void adam_kernel(T* w, const T* grad, T* m, T* v, int64_t n, T b1, T b2, T step_size, T inv_sqrt_bias2,
+                            T eps, T l2, T shrink) {
+  SG_CUDA_LOOP(k, n) {
+    T g = grad[k] + l2 * w[k];
+    m[k] = b1 * m[k] + (1 - b1) * g;
+    v[k] = b2 * v[k] + (1 - b2) * g * g;
+    w[k] = w[k] * shrink - step_size * m[k] / (sqrt(v[k]) * inv_sqrt_bias2 + eps);
+  }
+}
+
+}  // namespace
+
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
+              double dampening, double weight_decay, bool nesterov, bool first) {
+  const int64_t n = param.numel();
+  dispatch_float(param.dtype(), "SGD.step", [&](auto zero) {
+    using T = decltype(zero);
+    sgd_kernel<<<blocks(n), kThreads, 0, stream()>>>(param.data<T>(), grad.data<T>(), buffer.data<T>(), n, T(lr),
+                                                     T(momentum), T(1 - dampening), T(weight_decay), nesterov, first,
+                                                     momentum != 0);
+  });
+  check_launch("SGD.step");
+}
+
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
+               double beta1, double beta2, double eps, double weight_decay, bool decoupled, double bias1,
+               double bias2) {
+  const int64_t n = param.numel();
+  dispatch_float(param.dtype(), "Adam.step", [&](auto zero) {
+    using T = decltype(zero);
+    adam_kernel<<<blocks(n), kThreads, 0, stream()>>>(
+        param.data<T>(), grad.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(), n, T(beta1), T(beta2),
+        T(lr / bias1), T(1.0 / std::sqrt(bias2)), T(eps), T(decoupled ? 0.0 : weight_decay),
+        T(decoupled ? 1.0 - lr * weight_decay : 1.0));
+  });
+  check_launch("Adam.step");
+}
+
+}  // namespace sg::cuda

@@ -1,0 +1,27 @@
+#pragma once
+// Training and evaluating the MNIST classifier; shared by examples/mnist_classifier and
+// the GAN example (which trains one on the fly when its weights are missing).
+#include <string>
+
+#include "classifier_model.h"
+#include "io/mnist.h"
+
+namespace sg::examples {
+
+struct ClassifierTraining {
+  int epochs = 3;
+  int64_t batch = 64;
+  uint64_t seed = 0;
+  double lr = 1e-3;
+};
+
+// Trains with Adam (the last epoch at a third of the rate) and shows a progress bar;
+// prints one line per epoch with its time and the test accuracy.
+void train_classifier(MnistClassifier& model, const MnistSplit& train, const MnistSplit& test,
+                      const ClassifierTraining& options);
+// Fraction of correctly classified images (eval mode, no graph).
+double classifier_accuracy(MnistClassifier& model, const MnistSplit& split);
+void save_classifier(MnistClassifier& model, const std::string& path);
+void load_classifier(MnistClassifier& model, const std::string& path);
+
+}  // namespace sg::examples
