@@ -32,13 +32,17 @@ cudaStream_t stream() {
 }
 
 cublasHandle_t cublas() {
-  static cublasHandle_t handle = [] {
-    cublasHandle_t h;
-    check_cublas(cublasCreate(&h), "cublas");
-    check_cublas(cublasSetStream(h, stream()), "cublas");
-    return h;
-  }();
-  return handle;
+  // Destroyed at exit, so that the handle's workspace goes back to the driver.
+  struct Handle {
+    cublasHandle_t h = nullptr;
+    Handle() {
+      check_cublas(cublasCreate(&h), "cublas");
+      check_cublas(cublasSetStream(h, stream()), "cublas");
+    }
+    ~Handle() { cublasDestroy(h); }
+  };
+  static Handle handle;
+  return handle.h;
 }
 
 Geometry make_geometry(const Shape& shape, const Shape* strides[], int operands, const char* op) {
@@ -57,6 +61,9 @@ namespace {
 
 class CachingAllocator final : public DeviceInterface {
  public:
+  ~CachingAllocator() override {  // at exit: hand the pooled blocks back to the driver
+    for (auto& [size, p] : pool_) cudaFree(p);
+  }
   void* allocate(std::size_t nbytes, int index) override {
     std::lock_guard<std::mutex> lock(mutex_);
     select(index);

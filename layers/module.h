@@ -79,6 +79,9 @@ class Module {
   void eval() { train(false); }
   bool is_training() const { return training_; }
   void zero_grad();
+  // Moves every parameter and buffer to `device` in place (the Tensor handles stay the
+  // same, so build optimisers after this call or before, either works). Grads are dropped.
+  void to(Device device);
 
   // An indented tree of the modules with their settings and parameter counts.
   void print(std::ostream& os, int indent = 0) const;

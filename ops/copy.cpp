@@ -98,7 +98,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
     if (staged.dtype() != dtype()) staged = staged.to(dtype());
     if (staged.shape() != shape()) staged = staged.expand(shape());
     staged = staged.contiguous();
-    Tensor landing = is_contiguous() && device() == src.device() ? *this : empty(shape(), {dtype(), device(), false});
+    Tensor landing = is_contiguous() ? *this : empty(shape(), {dtype(), device(), false});
     std::size_t nbytes = static_cast<std::size_t>(numel()) * dtype_size(dtype());
     if (staged.device().is_cpu())
       device_interface(device().type).copy_from_host(landing.raw_data(), staged.raw_data(), nbytes, device().index);
@@ -106,9 +106,9 @@ Tensor& Tensor::copy_(const Tensor& src) {
       device_interface(staged.device().type).copy_to_host(landing.raw_data(), staged.raw_data(), nbytes, staged.device().index);
     else
       device_interface(device().type).copy_within(landing.raw_data(), staged.raw_data(), nbytes, device().index);
-    if (!landing.same(*this)) {
-      SG_CHECK(device().is_cpu(), "copy_: a non-contiguous destination on ", device().str(), " is not supported");
-      strided_copy_cpu(*this, landing);
+    if (!landing.same(*this)) {  // place the contiguous copy into the strided destination
+      if (device().is_cpu()) strided_copy_cpu(*this, landing);
+      else cuda::copy(*this, landing);
     }
   }
   storage().bump_version();

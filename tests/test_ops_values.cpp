@@ -193,7 +193,7 @@ TEST_CASE("clamp: two-sided, and one-sided with an infinite bound") {
 
 // ---- activations ------------------------------------------------------------------------------------
 
-TEST_CASE("relu zeroes negatives; leaky_relu scales them by the slope") {
+TEST_CASE("relu zeroes negatives and leaky_relu scales them by the slope") {
   Tensor x = f64_tensor({-2, -0.5, 0, 1.5}, {4});
   check_values(sg::relu(x), {0, 0, 0, 1.5});
   check_values(sg::leaky_relu(x), {-0.02, -0.005, 0, 1.5});
@@ -325,7 +325,7 @@ TEST_CASE("sum over everything and over dims, with and without keepdim") {
   check_values(x.sum({1, 2}), {66, 210});  // 0..11 and 12..23
 }
 
-TEST_CASE("sum of a 0-d tensor is itself; sum of a long row uses every element") {
+TEST_CASE("sum of a 0-d tensor is itself and sum of a long row uses every element") {
   CHECK(sg::scalar_tensor(4.5, f64).sum().item() == 4.5);
   // 1 + 2 + ... + 1001 = 1001 * 1002 / 2, exact in float32 too (the 8-lane loop plus its tail)
   Tensor row = sg::arange(1, 1002, 1, f32);
@@ -636,7 +636,7 @@ TEST_CASE("permute and transpose reorder dims") {
   check_values(m, {0, 3, 1, 4, 2, 5});
 }
 
-TEST_CASE("reshape and view keep row-major order; reshape of a non-contiguous tensor copies") {
+TEST_CASE("reshape and view keep row-major order and reshape of a non-contiguous tensor copies") {
   Tensor x = iota({3, 4});
   Tensor v = x.view({2, 6});
   CHECK(shares_storage(v, x));
@@ -689,7 +689,7 @@ TEST_CASE("views share storage: writes through one are visible in the other") {
   check_values(base, {0, 0, 0, 0, 0, 0});
 }
 
-TEST_CASE("clone is a fresh contiguous copy; contiguous() copies only when needed") {
+TEST_CASE("clone is a fresh contiguous copy and contiguous() copies only when needed") {
   Tensor x = iota({2, 3});
   Tensor c = x.t().clone();
   CHECK(c.is_contiguous());

@@ -141,6 +141,7 @@ struct Trainer {
   std::unique_ptr<Adam> opt_g, opt_d;
   std::vector<SNLayer> sn_layers;
   Tensor fixed_z;
+  Device device;
   int64_t iteration = 0;
   int next_epoch = 1;
 
@@ -148,26 +149,30 @@ struct Trainer {
       : o(options), init_gen(options.seed), z_gen(options.seed + 2) {
     SG_CHECK(o.model == "dcgan" || o.model == "mlp", "--model: expected dcgan or mlp, got \"", o.model, "\"");
     SG_CHECK(o.loss == "hinge" || o.loss == "bce", "--loss: expected hinge or bce, got \"", o.loss, "\"");
-    SG_CHECK(o.device == "cpu", "--device ", o.device, ": this build trains on the cpu only (the CUDA backend is "
-             "issue 6); use --device cpu");
+    SG_CHECK(o.device == "cpu" || o.device == "cuda", "--device: expected cpu or cuda, got \"", o.device, "\"");
+    device = o.device == "cuda" ? Device::cuda() : Device::cpu();
+    SG_CHECK(device.is_cpu() || device_available(DeviceType::CUDA), "--device cuda: no CUDA device is available "
+             "(sigmagrad was built without CUDA, or no GPU was found)");
     SG_CHECK(o.betas.size() == 2, "--betas: expected two values, e.g. --betas 0.5 0.999");
     g = make_generator(o.model, init_gen);
     d = make_discriminator(o.model, init_gen);
     attach_spectral_norm(*d, o);
     sn_layers = spectral_norm_layers(*d);
+    g->to(device);
+    d->to(device);
     AdamOptions adam{.lr = o.lr, .beta1 = o.betas[0], .beta2 = o.betas[1]};
     opt_g = std::make_unique<Adam>(g->parameters(), adam);
     opt_d = std::make_unique<Adam>(d->parameters(), adam);
     Generator fixed(o.seed + 3);
-    fixed_z = randn({64, kLatent}, fixed);
+    fixed_z = randn({64, kLatent}, fixed).to(device);
   }
 
   Tensor sample(const Tensor& z) {
     NoGradGuard no_grad;
     g->eval();
-    Tensor images = g->forward(z);
+    Tensor images = g->forward(z.to(device));
     g->train();
-    return images;
+    return images.to(Device::cpu());
   }
 
   // One iteration: n_dis D steps, then one G step.
@@ -175,7 +180,8 @@ struct Trainer {
     Tensor loss_d, d_real, d_fake;
     for (int k = 0; k < o.n_dis; ++k) {
       if (k > 0 && !loader.next(real, labels)) break;
-      Tensor z = randn({real.shape()[0], kLatent}, z_gen);
+      real = real.to(device);
+      Tensor z = randn({real.shape()[0], kLatent}, z_gen).to(device);
       Tensor fake;
       {
         NoGradGuard no_grad;  // no gradient into G during the D step
@@ -188,7 +194,7 @@ struct Trainer {
       loss_d.backward();
       opt_d->step();
     }
-    Tensor z = randn({real.shape()[0], kLatent}, z_gen);
+    Tensor z = randn({real.shape()[0], kLatent}, z_gen).to(device);
     Tensor d_gen = d->forward(g->forward(z));  // D after its step, as the protocol says
     Tensor loss_g = g_loss(o.loss, d_gen);
     opt_g->zero_grad();

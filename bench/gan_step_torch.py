@@ -1,0 +1,73 @@
+"""PyTorch peer of bench/gan_step.cpp: the same models (shared/reference-models.md),
+the same iteration, the same timing (20 warm-up, N timed, min/median/max ms).
+
+    python3 bench/gan_step_torch.py --model dcgan --device cuda --sn 1 --iters 100
+"""
+import argparse
+import time
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+
+def make(model, sn):
+    wrap = spectral_norm if sn else (lambda m: m)
+    if model == "mlp":
+        g = nn.Sequential(nn.Linear(100, 256), nn.LeakyReLU(0.2), nn.Linear(256, 512), nn.LeakyReLU(0.2),
+                          nn.Linear(512, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
+        d = nn.Sequential(nn.Flatten(), wrap(nn.Linear(784, 512)), nn.LeakyReLU(0.2), wrap(nn.Linear(512, 256)),
+                          nn.LeakyReLU(0.2), wrap(nn.Linear(256, 1)))
+        return g, d
+    g = nn.Sequential(nn.Linear(100, 128 * 7 * 7), nn.BatchNorm1d(128 * 7 * 7), nn.ReLU(), nn.Unflatten(1, (128, 7, 7)),
+                      nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+                      nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+    d = nn.Sequential(wrap(nn.Conv2d(1, 64, 4, 2, 1)), nn.LeakyReLU(0.2), wrap(nn.Conv2d(64, 128, 4, 2, 1)),
+                      nn.LeakyReLU(0.2), nn.Flatten(), wrap(nn.Linear(128 * 7 * 7, 1)))
+    return g, d
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="dcgan", choices=["dcgan", "mlp"])
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--sn", type=int, default=1)
+    p.add_argument("--iters", type=int, default=100)
+    p.add_argument("--warmup", type=int, default=20)
+    p.add_argument("--batch", type=int, default=64)
+    a = p.parse_args()
+    dev = torch.device(a.device)
+    torch.manual_seed(0)
+    g, d = make(a.model, a.sn)
+    g, d = g.to(dev), d.to(dev)
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = torch.rand(a.batch, 1, 28, 28, device=dev) * 2 - 1
+
+    def iteration():
+        with torch.no_grad():
+            fake = g(torch.randn(a.batch, 100, device=dev))
+        loss_d = torch.relu(1 - d(real)).mean() + torch.relu(1 + d(fake)).mean()
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = -d(g(torch.randn(a.batch, 100, device=dev))).mean()
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        return loss_g.item()  # waits for the device
+
+    for _ in range(a.warmup):
+        iteration()
+    ms = []
+    for _ in range(a.iters):
+        start = time.perf_counter()
+        iteration()
+        ms.append((time.perf_counter() - start) * 1000)
+    ms.sort()
+    print(f"pytorch {torch.__version__} {a.model} sn={a.sn} device={a.device} batch={a.batch}: "
+          f"min {ms[0]:.3f} median {ms[len(ms) // 2]:.3f} max {ms[-1]:.3f} ms/iteration ({a.iters} timed)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,220 @@
+// The CUDA backend against the CPU reference. Every case here is marked with doctest's
+// skip when no GPU is present: ctest then reports it as skipped, never as passed.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "cuda/backend.h"
+#include "layers/layers.h"
+#include "layers/spectral_norm.h"
+#include "op_cases.h"
+#include "optim/adam.h"
+#include "optim/sgd.h"
+#include "tools/gradcheck.h"
+
+using namespace sg;
+
+namespace {
+
+bool no_gpu() { return !cuda::available(); }
+const Device kCuda = Device::cuda();
+
+double max_abs(const Tensor& a) { return a.numel() ? max(abs(a)).item() : 0.0; }
+
+// |cuda - cpu| <= tol * (1 + max|cpu|), tol by dtype.
+void check_close(const Tensor& cpu, const Tensor& gpu, DType dtype, const std::string& what) {
+  REQUIRE_MESSAGE(gpu.device() == kCuda, what << " is not on cuda");
+  REQUIRE_MESSAGE(cpu.shape() == gpu.shape(), what << ": shapes " << shape_str(cpu.shape()) << " vs "
+                                                   << shape_str(gpu.shape()));
+  Tensor a = cpu.to(DType::Float64), b = gpu.to(Device::cpu()).to(DType::Float64);
+  double tol = dtype == DType::Float64 ? 1e-10 : 1e-4;
+  double diff = max_abs(a - b), scale = 1 + max_abs(a);
+  CHECK_MESSAGE(diff <= tol * scale, what << ": max |cuda - cpu| = " << diff << " (scale " << scale << ")");
+}
+
+// The same leaf on cuda; `transposed` stores it in a transposed layout there.
+Tensor to_cuda(const Tensor& t, bool transposed) {
+  Tensor moved;
+  if (transposed && t.dim() >= 2) moved = t.detach().transpose(-1, -2).contiguous().to(kCuda).transpose(-1, -2);
+  else moved = t.detach().to(kCuda);
+  Tensor leaf = moved.detach();
+  if (t.requires_grad()) leaf.requires_grad_(true);
+  return leaf;
+}
+
+// The same leaf on the cpu, in the layout to_cuda gives it on the GPU.
+Tensor same_layout_on_cpu(const Tensor& t, bool transposed) {
+  if (!transposed || t.dim() < 2) return t;
+  Tensor leaf = t.detach().transpose(-1, -2).contiguous().transpose(-1, -2).detach();
+  if (t.requires_grad()) leaf.requires_grad_(true);
+  return leaf;
+}
+
+}  // namespace
+
+TEST_CASE("cuda: every op case matches the CPU forward and backward in float64 and float32" * doctest::skip(no_gpu())) {
+  using namespace sg_test;
+  for (const OpCase& c : op_cases())
+    for (DType dtype : {DType::Float64, DType::Float32})
+      for (bool transposed : {false, true}) {
+        INFO("case " << c.name << ", " << dtype_name(dtype) << (transposed ? ", transposed on cuda" : ""));
+        std::vector<Tensor> cpu_in, gpu_in;
+        for (const Tensor& t : make_inputs(c, dtype, Layout::Contiguous)) {
+          cpu_in.push_back(same_layout_on_cpu(t, transposed));
+          gpu_in.push_back(to_cuda(t, transposed));
+        }
+        Tensor y_cpu;
+        try {
+          y_cpu = c.fn(cpu_in);
+        } catch (const Error&) {  // e.g. view() of a transposed input: the GPU must refuse it too
+          CHECK_THROWS_AS(c.fn(gpu_in), Error);
+          continue;
+        }
+        Tensor y_gpu = c.fn(gpu_in);
+        check_close(y_cpu, y_gpu, dtype, "forward");
+        if (!y_cpu.requires_grad()) continue;
+        Generator gen(7);
+        Tensor upstream = randn(y_cpu.shape(), gen, {y_cpu.dtype()});
+        y_cpu.backward(upstream);
+        y_gpu.backward(upstream.to(kCuda));
+        for (std::size_t i = 0; i < cpu_in.size(); ++i)
+          if (cpu_in[i].requires_grad()) check_close(cpu_in[i].grad(), gpu_in[i].grad(), dtype, str("grad of input ", i));
+      }
+}
+
+TEST_CASE("cuda: gradcheck passes in float64 for every op case" * doctest::skip(no_gpu())) {
+  using namespace sg_test;
+  for (const OpCase& c : op_cases()) {
+    INFO("case " << c.name);
+    std::vector<Tensor> inputs;
+    for (const Tensor& t : make_inputs(c, DType::Float64, Layout::Contiguous)) inputs.push_back(to_cuda(t, false));
+    GradcheckOptions options;
+    options.eps = c.eps;
+    options.atol = c.atol;
+    options.rtol = c.rtol;
+    GradcheckResult r = gradcheck(c.fn, inputs, options);
+    CHECK_MESSAGE(r.passed, r.report);
+  }
+}
+
+TEST_CASE("cuda: convolutions, batch norm and pooling match the CPU and pass gradcheck" * doctest::skip(no_gpu())) {
+  Generator gen(3);
+  auto f64 = [&](const Shape& s) { return uniform(s, -1, 1, gen, {DType::Float64, Device::cpu(), true}); };
+  struct Case {
+    const char* name;
+    std::function<Tensor(const TensorList&)> fn;
+    std::vector<Tensor> inputs;
+  };
+  std::vector<Case> cases{
+      {"conv2d s2 p1", [](const TensorList& in) { return conv2d(in[0], in[1], in[2], 2, 1); },
+       {f64({2, 3, 6, 6}), f64({4, 3, 3, 3}), f64({4})}},
+      {"conv_transpose2d s2 p1", [](const TensorList& in) { return conv_transpose2d(in[0], in[1], in[2], 2, 1); },
+       {f64({2, 3, 3, 3}), f64({3, 2, 4, 4}), f64({2})}},
+      {"batch_norm train 4-d",
+       [](const TensorList& in) {
+         Tensor rm = zeros({2}, {in[0].dtype(), in[0].device()}), rv = ones({2}, {in[0].dtype(), in[0].device()});
+         return batch_norm(in[0], rm, rv, in[1], in[2], true);
+       },
+       {f64({3, 2, 3, 3}), f64({2}), f64({2})}},
+      {"batch_norm train 2-d",
+       [](const TensorList& in) {
+         Tensor rm = zeros({3}, {in[0].dtype(), in[0].device()}), rv = ones({3}, {in[0].dtype(), in[0].device()});
+         return batch_norm(in[0], rm, rv, in[1], in[2], true);
+       },
+       {f64({5, 3}), f64({3}), f64({3})}},
+      {"max_pool2d 3/2/1", [](const TensorList& in) { return max_pool2d(in[0], 3, 2, 1); }, {f64({2, 2, 5, 5})}},
+      {"avg_pool2d 3/2/1", [](const TensorList& in) { return avg_pool2d(in[0], 3, 2, 1); }, {f64({2, 2, 5, 5})}},
+  };
+  for (Case& c : cases) {
+    INFO(c.name);
+    std::vector<Tensor> gpu_in;
+    for (const Tensor& t : c.inputs) gpu_in.push_back(to_cuda(t, false));
+    Tensor y_cpu = c.fn(c.inputs), y_gpu = c.fn(gpu_in);
+    check_close(y_cpu, y_gpu, DType::Float64, "forward");
+    Tensor upstream = randn(y_cpu.shape(), gen, {DType::Float64});
+    y_cpu.backward(upstream);
+    y_gpu.backward(upstream.to(kCuda));
+    for (std::size_t i = 0; i < c.inputs.size(); ++i) check_close(c.inputs[i].grad(), gpu_in[i].grad(), DType::Float64, "grad");
+    GradcheckResult r = gradcheck(c.fn, gpu_in);
+    CHECK_MESSAGE(r.passed, r.report);
+  }
+}
+
+TEST_CASE("cuda: spectral normalisation equals the CPU" * doctest::skip(no_gpu())) {
+  Generator g1(5), g2(5);
+  Conv2d cpu(3, 4, 3, 1, 1, false, g1, DType::Float64), gpu(3, 4, 3, 1, 1, false, g2, DType::Float64);
+  gpu.to(kCuda);
+  spectral_norm(cpu, {.power_iterations = 2, .seed = 9});
+  spectral_norm(gpu, {.power_iterations = 2, .seed = 9});  // same seed: the same u, v, drawn on the host
+  Tensor x = randn({2, 3, 5, 5}, g1, {DType::Float64});
+  Tensor y_cpu = cpu(x), y_gpu = gpu(x.to(kCuda));
+  check_close(y_cpu, y_gpu, DType::Float64, "SN conv forward");
+  sum(y_cpu * y_cpu).backward();
+  sum(y_gpu * y_gpu).backward();
+  check_close(cpu.raw_param("weight").grad(), gpu.raw_param("weight").grad(), DType::Float64, "SN weight grad");
+  check_close(cpu.buffer("weight_u"), gpu.buffer("weight_u"), DType::Float64, "u after the forward");
+}
+
+TEST_CASE("cuda: Adam and SGD steps equal the CPU" * doctest::skip(no_gpu())) {
+  Generator gen(1);
+  Tensor p_cpu = randn({50}, gen, {DType::Float64}).requires_grad_(true);
+  Tensor p_gpu = p_cpu.detach().to(kCuda).requires_grad_(true);
+  Tensor q_cpu = p_cpu.detach().clone().requires_grad_(true), q_gpu = p_gpu.detach().clone().requires_grad_(true);
+  Adam a_cpu({p_cpu}, {.lr = 0.1, .weight_decay = 0.01}), a_gpu({p_gpu}, {.lr = 0.1, .weight_decay = 0.01});
+  SGD s_cpu({q_cpu}, {.lr = 0.1, .momentum = 0.9, .nesterov = true}), s_gpu({q_gpu}, {.lr = 0.1, .momentum = 0.9, .nesterov = true});
+  for (int step = 0; step < 3; ++step) {
+    for (Optimizer* o : std::vector<Optimizer*>{&a_cpu, &a_gpu, &s_cpu, &s_gpu}) o->zero_grad();
+    sum(pow(p_cpu, 2)).backward();
+    sum(pow(p_gpu, 2)).backward();
+    sum(pow(q_cpu, 2)).backward();
+    sum(pow(q_gpu, 2)).backward();
+    a_cpu.step();
+    a_gpu.step();
+    s_cpu.step();
+    s_gpu.step();
+  }
+  check_close(p_cpu, p_gpu, DType::Float64, "Adam");
+  check_close(q_cpu, q_gpu, DType::Float64, "SGD");
+}
+
+TEST_CASE("cuda: the caching allocator reuses a freed block of the same size" * doctest::skip(no_gpu())) {
+  const void* first;
+  {
+    Tensor a = empty({1000}, {DType::Float32, kCuda});
+    first = a.raw_data();
+  }
+  Tensor b = empty({1000}, {DType::Float32, kCuda});
+  CHECK(b.raw_data() == first);
+}
+
+TEST_CASE("cuda: mixing devices in one op is an error naming both" * doctest::skip(no_gpu())) {
+  CHECK_THROWS_WITH_AS(add(ones({2}), ones({2}, {DType::Float32, kCuda})), doctest::Contains("cpu and cuda:0"), Error);
+  CHECK_THROWS_WITH_AS(matmul(ones({2, 2}), ones({2, 2}, {DType::Float32, kCuda})), doctest::Contains("cuda:0"), Error);
+}
+
+TEST_CASE("cuda: an impossible allocation is an exception with CUDA's error string" * doctest::skip(no_gpu())) {
+  CHECK_THROWS_WITH_AS(empty({int64_t(1) << 45}, {DType::Float32, kCuda}), doctest::Contains("CUDA error"), Error);
+}
+
+TEST_CASE("cuda: a DCGAN-sized training step matches the CPU" * doctest::skip(no_gpu())) {
+  Generator g1(0), g2(0);
+  auto make = [](Generator& gen) {
+    return Sequential{std::make_shared<ConvTranspose2d>(8, 4, 4, 2, 1, true, gen), std::make_shared<BatchNorm2d>(4),
+                      std::make_shared<ReLU>(), std::make_shared<Conv2d>(4, 2, 4, 2, 1, true, gen),
+                      std::make_shared<LeakyReLU>(0.2), std::make_shared<Flatten>(), std::make_shared<Linear>(2 * 7 * 7, 1, true, gen)};
+  };
+  Sequential cpu = make(g1), gpu = make(g2);
+  gpu.to(kCuda);
+  Adam o_cpu(cpu.parameters(), {.lr = 1e-3}), o_gpu(gpu.parameters(), {.lr = 1e-3});
+  Tensor x = randn({4, 8, 7, 7}, g1);
+  for (int step = 0; step < 2; ++step) {
+    o_cpu.zero_grad();
+    o_gpu.zero_grad();
+    Tensor l_cpu = relu(1.0 - cpu(x)).mean(), l_gpu = relu(1.0 - gpu(x.to(kCuda))).mean();
+    CHECK(l_gpu.item() == doctest::Approx(l_cpu.item()).epsilon(1e-4));
+    l_cpu.backward();
+    l_gpu.backward();
+    o_cpu.step();
+    o_gpu.step();
+  }
+}
