@@ -157,7 +157,10 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   if (!on && !options_.policy->estimates()) return weight;  // `never`: exactly the plain layer
   const bool training = owner.is_training();
   const bool through_iterations = options_.backward == SNBackward::ThroughIterations;
-  if (training && options_.update == SNUpdate::EveryForward && !(through_iterations && on)) refine(owner, weight);
+  // through_iterations refines the matrix vectors inside its own graph (below); the
+  // operator estimator's vectors are refined here in every case.
+  const bool iterates_in_graph = through_iterations && on && options_.estimator != SNEstimator::Operator;
+  if (training && options_.update == SNUpdate::EveryForward && !iterates_in_graph) refine(owner, weight);
 
   std::vector<SigmaTerm> sigma_terms = terms(owner);
   double sigma_matrix = 0;
@@ -177,14 +180,15 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   };
   record_sigma(sigma);
   if (!on) return weight;  // log_only, or switched off: estimated and reported only
-  if (options_.variant == SNVariant::Clamp && sigma <= options_.target) return weight;  // W / max(1, sigma/c) = W
+  auto with_gain = [&](const Tensor& w) { return options_.learn_gain ? mul(w, owner.raw_param(buffer_name("gain"))) : w; };
+  if (options_.variant == SNVariant::Clamp && sigma <= options_.target) return with_gain(weight);  // W / max(1, sigma/c) = W
 
   const double scale = options_.target;
   Tensor out;
   if (options_.estimator == SNEstimator::Operator) {
     out = div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})),
               options_.backward == SNBackward::DetachSigma ? operator_sigma.detach() : operator_sigma);
-  } else if (through_iterations && training) {
+  } else if (iterates_in_graph && training) {
     Tensor s;
     out = spectral_normalize_through_iterations(weight, sigma_terms, scale, options_.power_iterations, options_.eps, &s);
     record_sigma(s.item());
@@ -192,9 +196,8 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
     SNBackward mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
     out = spectral_normalize(weight, sigma_terms, scale, mode);
   }
-  if (options_.learn_gain) out = mul(out, owner.raw_param(buffer_name("gain")));
   telemetry_.applied = true;
-  return out;
+  return with_gain(out);
 }
 
 bool SpectralNorm::enabled(Module& owner) const { return owner.buffer(buffer_name("sn_on")).at({0}) != 0; }

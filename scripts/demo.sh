@@ -3,6 +3,9 @@
 # missing, fetch MNIST, build in Release, train the DCGAN with spectral normalisation
 # on D, and score it. About 10 minutes on 2 CPU cores. Extra arguments go to the GAN
 # (e.g. scripts/demo.sh --epochs 5 --sn clamp).
+#
+# Three epochs at lr 1e-3 instead of the reference 2e-4: on the CPU budget that is what
+# turns blotches into clearly readable digits (measured: README, "Results").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -18,7 +21,7 @@ bash scripts/build.sh
 out=out/demo
 echo
 echo "== training the DCGAN with spectral normalisation on D (output in $out) =="
-build/examples/mnist_gan --data data/mnist --out "$out" --epochs 2 "$@"
+build/examples/mnist_gan --data data/mnist --out "$out" --epochs 3 --lr 1e-3 "$@"
 echo
 echo "Look at:"
 echo "  $out/samples.png          64 digits drawn by the generator after the last epoch"
