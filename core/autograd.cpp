@@ -147,24 +147,45 @@ struct LaterFirst {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
 
-// Runs backward from `root` with gradient `root_grad`. When `capture` is non-empty,
-// the gradients arriving at those nodes are stored in `captured` and the nodes are
-// not run (so no .grad is touched).
+// Runs backward from `root` with gradient `root_grad`. When `capture` is non-empty
+// (grad()), the gradients arriving at those nodes are stored in `captured`, only the
+// nodes that lead to a captured node run, and no .grad is touched.
 void execute(const std::shared_ptr<Node>& root, const Tensor& root_grad, bool retain_graph,
              const std::vector<Node*>& capture, TensorList* captured) {
   // 1. Count, for every node reachable from the root, the edges that lead into it.
   std::unordered_map<Node*, int> dependencies;
+  std::vector<Node*> order{root.get()};  // discovery order
   std::unordered_set<Node*> seen{root.get()};
-  std::vector<Node*> stack{root.get()};
-  while (!stack.empty()) {
-    Node* node = stack.back();
-    stack.pop_back();
-    for (const Edge& edge : node->next_edges) {
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    for (const Edge& edge : order[k]->next_edges) {
       if (!edge.node) continue;
       ++dependencies[edge.node.get()];
-      if (seen.insert(edge.node.get()).second) stack.push_back(edge.node.get());
+      if (seen.insert(edge.node.get()).second) order.push_back(edge.node.get());
     }
   }
+
+  // With captures, a node is needed when a captured node lies at or below it. Needed
+  // nodes only have needed parents, so skipping the others loses nothing.
+  const bool capturing = !capture.empty();
+  std::unordered_set<Node*> needed(capture.begin(), capture.end());
+  if (capturing) {
+    for (bool grew = true; grew;) {  // fixed point; graphs are DAGs, so this ends
+      grew = false;
+      for (auto it = order.rbegin(); it != order.rend(); ++it)
+        if (!needed.count(*it))
+          for (const Edge& edge : (*it)->next_edges)
+            if (edge.node && needed.count(edge.node.get())) {
+              needed.insert(*it);
+              grew = true;
+              break;
+            }
+    }
+  }
+  auto below_is_needed = [&](Node* node) {
+    for (const Edge& edge : node->next_edges)
+      if (edge.node && needed.count(edge.node.get())) return true;
+    return false;
+  };
 
   // 2. Run nodes whose gradients have all arrived, summing gradients in buffers.
   std::unordered_map<Node*, Tensor> buffers{{root.get(), root_grad}};
@@ -176,18 +197,16 @@ void execute(const std::shared_ptr<Node>& root, const Tensor& root_grad, bool re
     Tensor grad_output = std::move(buffers[node]);
     buffers.erase(node);
 
-    bool stop_here = false;
-    for (std::size_t i = 0; i < capture.size(); ++i) {
-      if (capture[i] == node) {
-        (*captured)[i] = grad_output;
-        stop_here = true;
-      }
+    if (capturing) {
+      if (!needed.count(node)) continue;
+      for (std::size_t i = 0; i < capture.size(); ++i)
+        if (capture[i] == node) (*captured)[i] = grad_output;
+      if (dynamic_cast<AccumulateGrad*>(node) || !below_is_needed(node)) continue;
     }
-    if (stop_here) continue;
 
     TensorList input_grads;
     if (grad_output.defined()) {
-      if (auto output = node->output.lock(); output && output->retains_grad) {
+      if (auto output = node->output.lock(); output && output->retains_grad && !capturing) {
         NoGradGuard no_grad;
         if (!output->grad) output->grad = grad_output.clone().impl_ptr();
         else Tensor(output->grad).add_(grad_output);

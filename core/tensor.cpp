@@ -44,7 +44,10 @@ Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset)
 }
 
 // ---- metadata -------------------------------------------------------------------------
-int64_t Tensor::size(int64_t d) const { return shape()[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::size(int64_t d) const {
+  SG_CHECK(dim() > 0, "size: a 0-d tensor has no dimensions (asked for dim ", d, ")");
+  return shape()[static_cast<std::size_t>(wrap_dim(d, dim(), "size"))];
+}
 
 int64_t Tensor::numel() const { return shape_numel(shape()); }
 
@@ -134,9 +137,9 @@ Tensor Tensor::grad() const { return checked().grad ? Tensor(impl_->grad) : Tens
 
 void Tensor::set_grad(const Tensor& g) const {
   if (g.defined())
-    SG_CHECK(g.shape() == shape() && g.dtype() == dtype(), "set_grad: expected a ", dtype_name(dtype()),
-             " gradient of shape ", shape_str(shape()), ", got ", dtype_name(g.dtype()), " ",
-             shape_str(g.shape()));
+    SG_CHECK(g.shape() == shape() && g.dtype() == dtype() && g.device() == device(), "set_grad: expected a ",
+             dtype_name(dtype()), " gradient of shape ", shape_str(shape()), " on ", device().str(), ", got ",
+             dtype_name(g.dtype()), " ", shape_str(g.shape()), " on ", g.device().str());
   impl_->grad = g.defined() ? g.impl_ptr() : nullptr;
 }
 

@@ -17,14 +17,6 @@ __global__ void fill_kernel(T* dst, T value, int64_t n, Geometry g) {
   SG_CUDA_LOOP(i, n) dst[offset_of(g, 0, i)] = value;
 }
 
-template <class Fn>
-void dispatch_any(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: fn(float{}); break;
-    case DType::Float64: fn(double{}); break;
-    case DType::Int64: fn(int64_t{}); break;
-  }
-}
 
 }  // namespace
 
@@ -36,8 +28,8 @@ void copy(const Tensor& dst, const Tensor& src) {
   Shape src_strides = broadcast_strides(src, dst.shape());
   const Shape* strides[] = {&dst.strides(), &src_strides};
   Geometry g = make_geometry(dst.shape(), strides, 2, "copy");
-  dispatch_any(dst.dtype(), [&](auto d) {
-    dispatch_any(src.dtype(), [&](auto s) {
+  dispatch_all(dst.dtype(), [&](auto d) {
+    dispatch_all(src.dtype(), [&](auto s) {
       using D = decltype(d);
       using S = decltype(s);
       copy_kernel<<<blocks(n), kThreads, 0, stream()>>>(static_cast<D*>(dst.raw_data()),
@@ -52,7 +44,7 @@ void fill(const Tensor& dst, double value) {
   if (n == 0) return;
   const Shape* strides[] = {&dst.strides()};
   Geometry g = make_geometry(dst.shape(), strides, 1, "fill");
-  dispatch_any(dst.dtype(), [&](auto zero) {
+  dispatch_all(dst.dtype(), [&](auto zero) {
     using T = decltype(zero);
     fill_kernel<<<blocks(n), kThreads, 0, stream()>>>(static_cast<T*>(dst.raw_data()), static_cast<T>(value), n, g);
   });

@@ -92,7 +92,7 @@ SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options
       v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
     }
   }
-  owner.register_buffer(buffer_name("sigma"), zeros({1}, {DType::Float64}));
+  sigma_buffer_ = owner.register_buffer(buffer_name("sigma"), zeros({1}, {DType::Float64}));
   owner.register_buffer(buffer_name("sigma_previous"), zeros({1}, {DType::Float64}));
   owner.register_buffer(buffer_name("sn_step"), zeros({1}, {DType::Int64}));
   owner.register_buffer(buffer_name("sn_on"), full({1}, options_.policy->decide(telemetry_) ? 1 : 0, {DType::Int64}));
@@ -162,26 +162,31 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   const bool iterates_in_graph = through_iterations && on && options_.estimator != SNEstimator::Operator;
   if (training && options_.update == SNUpdate::EveryForward && !iterates_in_graph) refine(owner, weight);
 
+  // sigma stays a 0-d tensor on the weight's device; telemetry() reads it when asked.
   std::vector<SigmaTerm> sigma_terms = terms(owner);
-  double sigma_matrix = 0;
-  for (const SigmaTerm& t : sigma_terms) sigma_matrix += t.weight * sn_sigma(sn_matrix(weight, t.dim), t.u, t.v);
-  double sigma = sigma_matrix;
+  Tensor sigma;
+  for (const SigmaTerm& t : sigma_terms) {
+    Tensor s = sn_sigma_tensor(sn_matrix(weight, t.dim), t.u, t.v) * t.weight;
+    sigma = sigma.defined() ? add(sigma, s) : s;
+  }
   Tensor operator_sigma;  // differentiable, for the operator estimator
   if (options_.estimator == SNEstimator::Operator) {
     ConvOperator op = conv_operator(owner);
-    operator_sigma = sum(mul(owner.buffer(buffer_name("op_u")), apply_operator(op, owner.buffer(buffer_name("op_v")), weight)));
-    sigma = operator_sigma.item();
-    telemetry_.operator_ratio = sigma / sigma_matrix;
+    // Copies of u, v: a later forward refines the buffers, and this backward needs these.
+    operator_sigma = sum(mul(owner.buffer(buffer_name("op_u")).detach().clone(),
+                             apply_operator(op, owner.buffer(buffer_name("op_v")).detach().clone(), weight)));
+    telemetry_.operator_ratio = operator_sigma.item() / sigma.item();
+    sigma = operator_sigma.detach();
   }
-  auto record_sigma = [&](double s) {
-    telemetry_.sigma = s;
+  auto record_sigma = [&](const Tensor& s) {
     NoGradGuard no_grad;
-    owner.buffer(buffer_name("sigma")).fill_(s);
+    sigma_buffer_.copy_(s.detach().reshape({1}));
   };
   record_sigma(sigma);
   if (!on) return weight;  // log_only, or switched off: estimated and reported only
   auto with_gain = [&](const Tensor& w) { return options_.learn_gain ? mul(w, owner.raw_param(buffer_name("gain"))) : w; };
-  if (options_.variant == SNVariant::Clamp && sigma <= options_.target) return with_gain(weight);  // W / max(1, sigma/c) = W
+  if (options_.variant == SNVariant::Clamp && sigma.item() <= options_.target)
+    return with_gain(weight);  // W / max(1, sigma/c) = W
 
   const double scale = options_.target;
   Tensor out;
@@ -191,7 +196,7 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   } else if (iterates_in_graph && training) {
     Tensor s;
     out = spectral_normalize_through_iterations(weight, sigma_terms, scale, options_.power_iterations, options_.eps, &s);
-    record_sigma(s.item());
+    record_sigma(s);
   } else {
     SNBackward mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
     out = spectral_normalize(weight, sigma_terms, scale, mode);
@@ -224,8 +229,7 @@ void SpectralNorm::end_step(Module& owner, const std::map<std::string, double>& 
     refine(owner, weight);
     double sigma = 0;
     for (const SigmaTerm& t : terms(owner)) sigma += t.weight * sn_sigma(sn_matrix(weight, t.dim), t.u, t.v);
-    telemetry_.sigma = sigma;
-    owner.buffer(buffer_name("sigma")).fill_(sigma);
+    sigma_buffer_.fill_(sigma);
   }
   Tensor& step = owner.buffer(buffer_name("sn_step"));
   telemetry_.step = static_cast<int64_t>(step.at({0})) + 1;

@@ -67,7 +67,11 @@ class SpectralNorm : public Parametrization {
   // (OncePerStep), and lets the policy decide about the next step.
   void end_step(Module& owner, const std::map<std::string, double>& losses = {});
 
-  const SNTelemetry& telemetry() const { return telemetry_; }
+  // The latest telemetry. Reading it copies sigma from the device (once, not per forward).
+  const SNTelemetry& telemetry() const {
+    telemetry_.sigma = sigma_buffer_.at({0});
+    return telemetry_;
+  }
   const SpectralNormOptions& options() const { return options_; }
   int64_t dim() const { return dim_; }
   bool enabled(Module& owner) const;  // the policy's decision for the current step
@@ -89,7 +93,8 @@ class SpectralNorm : public Parametrization {
 
   SpectralNormOptions options_;
   int64_t dim_ = 0;
-  SNTelemetry telemetry_;
+  mutable SNTelemetry telemetry_;
+  Tensor sigma_buffer_;  // the owner's "<param>_sigma" buffer (same tensor, moved with it)
   int last_iterations_ = 0;
 };
 

@@ -42,8 +42,12 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
              "], got ", shape_str(t->shape()));
     check_same_dtype_device(x_in, *t, "batch_norm");
   }
-  SG_CHECK(training || (running_mean.defined() && running_var.defined()),
-           "batch_norm: eval mode needs running_mean and running_var");
+  SG_CHECK(running_mean.defined() == running_var.defined(),
+           "batch_norm: expected both running_mean and running_var, or neither");
+  SG_CHECK(training || running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
+  SG_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
+           "batch_norm: running_mean and running_var must be contiguous (they are updated in place)");
+  SG_CHECK(channels > 0, "batch_norm: expected at least one channel, got input ", shape_str(x_in.shape()));
   Layout l{x_in.shape()[0], channels, x_in.dim() == 4 ? x_in.shape()[2] * x_in.shape()[3] : 1};
   SG_CHECK(!training || l.per_channel() > 1, "batch_norm: training needs more than one value per channel, got input ",
            shape_str(x_in.shape()));

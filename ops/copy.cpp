@@ -18,21 +18,12 @@ void check_inplace(const Tensor& t, const char* op) {
            "); do it under NoGradGuard, or on a detach()ed tensor");
 }
 
-template <class Fn>
-void dispatch_any(DType dtype, Fn&& fn) {
-  switch (dtype) {
-    case DType::Float32: fn(float{}); break;
-    case DType::Float64: fn(double{}); break;
-    case DType::Int64: fn(int64_t{}); break;
-  }
-}
-
 // dst[i] = cast(src[i]) over dst's shape; src is read through broadcast strides.
 void strided_copy_cpu(const Tensor& dst, const Tensor& src) {
   Shape src_strides = broadcast_strides(src, dst.shape());
-  dispatch_any(dst.dtype(), [&](auto dst_zero) {
+  dispatch_all(dst.dtype(), [&](auto dst_zero) {
     using D = decltype(dst_zero);
-    dispatch_any(src.dtype(), [&](auto src_zero) {
+    dispatch_all(src.dtype(), [&](auto src_zero) {
       using S = decltype(src_zero);
       D* out = static_cast<D*>(dst.raw_data());
       const S* in = static_cast<const S*>(src.raw_data());
@@ -61,7 +52,7 @@ void strided_copy_cpu(const Tensor& dst, const Tensor& src) {
 Tensor& Tensor::fill_(double value) {
   check_inplace(*this, "fill_");
   if (device().is_cpu()) {
-    dispatch_any(dtype(), [&](auto zero) {
+    dispatch_all(dtype(), [&](auto zero) {
       using T = decltype(zero);
       T* p = static_cast<T*>(raw_data());
       const T v = static_cast<T>(value);

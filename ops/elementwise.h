@@ -29,6 +29,16 @@ decltype(auto) dispatch_floating(DType dtype, const char* op, Fn&& fn) {
   detail::throw_error(op, ": expected a float32 or float64 tensor, got ", dtype_name(dtype));
 }
 
+// Runs fn(T{}) with T = float, double or int64_t according to `dtype`.
+template <class Fn>
+void dispatch_all(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::Float32: fn(float{}); break;
+    case DType::Float64: fn(double{}); break;
+    case DType::Int64: fn(int64_t{}); break;
+  }
+}
+
 // Throws unless the tensor lives on the CPU (ops without a kernel for another device).
 void check_cpu(const Tensor& t, const char* op);
 void check_same_dtype_device(const Tensor& a, const Tensor& b, const char* op);

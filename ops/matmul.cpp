@@ -58,8 +58,9 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   BlasOperand la{}, lb{};
   Tensor a = blas_ready(a_in, &la), b = blas_ready(b_in, &lb);
   const int64_t m = a.shape()[a.dim() - 2], k = a.shape()[a.dim() - 1], n = b.shape()[b.dim() - 1];
-  const int64_t batch = a.dim() == 3 ? a.shape()[0] : (b.dim() == 3 ? b.shape()[0] : 0);
-  Shape out_shape = batch ? Shape{batch, m, n} : Shape{m, n};
+  const bool batched = a.dim() == 3 || b.dim() == 3;
+  const int64_t batch = batched ? (a.dim() == 3 ? a.shape()[0] : b.shape()[0]) : 1;
+  Shape out_shape = batched ? Shape{batch, m, n} : Shape{m, n};
   Tensor out = empty(out_shape, {a.dtype(), a.device(), false});
   if (out.numel() == 0) return out;
   if (k == 0) return out.zero_();
@@ -67,7 +68,7 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   const int64_t b_step = b.dim() == 3 ? b.strides()[0] : 0;
   if (a.device().is_cuda()) {
     cuda::gemm(la.trans == CblasTrans, lb.trans == CblasTrans, m, n, k, a.raw_data(), la.ld, a_step, b.raw_data(),
-               lb.ld, b_step, out.raw_data(), n, m * n, std::max<int64_t>(batch, 1), a.dtype());
+               lb.ld, b_step, out.raw_data(), n, m * n, batch, a.dtype());
     return out;
   }
   check_cpu(a, "matmul");
@@ -76,7 +77,7 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
     const T* pa = static_cast<const T*>(a.raw_data());
     const T* pb = static_cast<const T*>(b.raw_data());
     T* pc = out.data<T>();
-    for (int64_t i = 0; i < std::max<int64_t>(batch, 1); ++i)
+    for (int64_t i = 0; i < batch; ++i)
       gemm<T>(la.trans, lb.trans, m, n, k, pa + i * a_step, la.ld, pb + i * b_step, lb.ld, pc + i * m * n, n);
   });
   return out;

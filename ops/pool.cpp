@@ -26,7 +26,8 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, int64_t kernel, int6
            ": expected kernel >= 1, stride >= 1 and 0 <= padding <= kernel/2, got kernel ", kernel, ", stride ",
            stride, ", padding ", padding);
   PoolGeometry g{x.shape()[0] * x.shape()[1], x.shape()[2], x.shape()[3], kernel, stride, padding};
-  SG_CHECK(g.out_h() >= 1 && g.out_w() >= 1, op, ": kernel ", kernel, " does not fit input ", shape_str(x.shape()));
+  SG_CHECK(g.height + 2 * padding >= kernel && g.width + 2 * padding >= kernel, op, ": kernel ", kernel,
+           " does not fit the padded input ", shape_str(x.shape()), " (padding ", padding, ")");
   return g;
 }
 

@@ -20,10 +20,9 @@ Shape sn_order(int64_t ndim, int64_t dim) {
   return order;
 }
 
-// N(x) = x / max(||x||, eps), without a graph.
+// N(x) = x / max(||x||, eps), as tensor ops: on a GPU nothing is read back to the host.
 Tensor normalized(const Tensor& x, double eps) {
-  double norm = std::sqrt(sum(mul(x, x)).item());
-  return mul(x, scalar_tensor(1.0 / std::max(norm, eps), {x.dtype(), x.device(), false}));
+  return div(x, clamp(sqrt(sum(mul(x, x))), eps, std::numeric_limits<double>::infinity()));
 }
 
 Tensor matvec(const Tensor& matrix, const Tensor& vector) { return matmul(matrix, vector.unsqueeze(1)).squeeze(1); }
@@ -66,10 +65,12 @@ void power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations,
   }
 }
 
-double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v) {
+Tensor sn_sigma_tensor(const Tensor& matrix, const Tensor& u, const Tensor& v) {
   NoGradGuard no_grad;
-  return sum(mul(u, matvec(matrix.detach(), v))).item();
+  return sum(mul(u, matvec(matrix.detach(), v)));
 }
+
+double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v) { return sn_sigma_tensor(matrix, u, v).item(); }
 
 double sn_residual(const Tensor& matrix, const Tensor& u, const Tensor& v) {
   // Right after v <- N(M^T u), M^T u = sigma v holds exactly, so the informative half
@@ -111,39 +112,42 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
   SG_CHECK(mode != SNBackward::ThroughIterations,
            "spectral_normalize: through_iterations is spectral_normalize_through_iterations");
   SG_CHECK(!terms.empty(), "spectral_normalize: expected at least one sigma term");
-  double sigma = 0;
-  for (const SigmaTerm& term : terms) {
-    check_term(weight, term);
-    sigma += term.weight * sn_sigma(sn_matrix(weight, term.dim), term.u, term.v);
-  }
-  SG_CHECK(std::isfinite(sigma) && sigma > 0, "spectral_normalize: sigma estimate is ", sigma,
-           " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
-  const double factor = scale / sigma;
-  if (sigma_out) *sigma_out = scalar_tensor(sigma, {DType::Float64});
-  Tensor out;
+  // sigma and scale / sigma stay 0-d tensors on the weight's device: a GPU forward and
+  // backward never wait for the host.
+  Tensor sigma, factor, out;
   {
     NoGradGuard no_grad;
-    out = mul(weight, scalar_tensor(factor, {weight.dtype(), weight.device(), false})).detach();
+    for (const SigmaTerm& term : terms) {
+      check_term(weight, term);
+      Tensor s = sn_sigma_tensor(sn_matrix(weight, term.dim), term.u, term.v) * term.weight;
+      sigma = sigma.defined() ? add(sigma, s) : s;
+    }
+    if (weight.device().is_cpu()) {  // free to check on the CPU; a GPU check would stall the stream
+      double value = sigma.item();
+      SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,
+               " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
+    }
+    factor = div(scalar_tensor(scale, {weight.dtype(), weight.device(), false}), sigma);
+    out = mul(weight, factor).detach();
   }
+  if (sigma_out) *sigma_out = sigma;
   // Each forward keeps its own copies of u and v: a later forward refines the
   // buffers in place, and this backward must use the vectors this sigma came from.
   std::vector<SigmaTerm> saved;
   if (mode == SNBackward::ThroughSigma)
     for (const SigmaTerm& term : terms) saved.push_back({term.dim, term.u.detach().clone(), term.v.detach().clone(), term.weight});
   return record("spectral_norm", {weight}, out,
-                [saved, factor, sigma, scale, mode, saved_out = save(out, "spectral_norm"), shape = weight.shape()](
+                [saved, factor, scale, mode, saved_out = save(out, "spectral_norm"), shape = weight.shape()](
                     const Tensor& g, const std::vector<bool>&) {
-                  // dL/dW = (scale/sigma) (G - <G, W_sn>/scale * S)
-                  Tensor grad = mul(g, scalar_tensor(factor, {g.dtype(), g.device(), false}));
+                  // dL/dW = (scale/sigma) (G - <G, W_sn>/scale * S),  S = sum_k a_k unflatten(u_k v_k^T)
+                  Tensor grad = mul(g, factor);
                   if (mode == SNBackward::DetachSigma) return TensorList{grad};
-                  double inner = sum(mul(g, saved_out.get())).item() / scale;
+                  Tensor inner = sum(mul(g, saved_out.get())) * (1.0 / scale);  // <G, W_sn> / scale
                   for (const SigmaTerm& term : saved) {
                     Tensor outer = matmul(term.u.unsqueeze(1), term.v.unsqueeze(0));  // u v^T
-                    double coefficient = -factor * inner * term.weight;
-                    grad = add(grad, mul(sn_unflatten(outer, shape, term.dim),
-                                         scalar_tensor(coefficient, {g.dtype(), g.device(), false})));
+                    Tensor coefficient = neg(mul(factor, inner)) * term.weight;
+                    grad = add(grad, mul(sn_unflatten(outer, shape, term.dim), coefficient));
                   }
-                  (void)sigma;
                   return TensorList{grad};
                 });
 }
@@ -179,7 +183,7 @@ Tensor spectral_normalize_through_iterations(const Tensor& weight, std::vector<S
     term.u.copy_(u.detach());
     term.v.copy_(v.detach());
   }
-  if (sigma_out) *sigma_out = sigma.detach().to(DType::Float64);
+  if (sigma_out) *sigma_out = sigma.detach();
   return div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})), sigma);
 }
 

@@ -36,7 +36,8 @@ Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim
 
 // k power-iteration steps on u, v in place (no graph), in the order u then v.
 void power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps = 1e-12);
-// u . (M v) as a double (no graph).
+// u . (M v) as a 0-d tensor on the matrix's device (no graph), and as a double.
+Tensor sn_sigma_tensor(const Tensor& matrix, const Tensor& u, const Tensor& v);
 double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v);
 // ||M v - sigma u|| / sigma: 0 when (u, v) is an exact singular pair. (After an update
 // v <- N(M^T u), the other condition M^T u = sigma v holds by construction.)
@@ -45,7 +46,8 @@ double sn_residual(const Tensor& matrix, const Tensor& u, const Tensor& v);
 double exact_top_singular(const Tensor& matrix, Tensor* u = nullptr, Tensor* v = nullptr);
 
 // W_sn = scale * W / sigma with the hand-written backward above. `sigma_out` (if given)
-// receives sigma as a detached 0-d tensor. mode must be ThroughSigma or DetachSigma.
+// receives sigma as a detached 0-d tensor on the weight's device (nothing is read back
+// to the host on a GPU). mode must be ThroughSigma or DetachSigma.
 Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale, SNBackward mode,
                           Tensor* sigma_out = nullptr);
 

@@ -31,6 +31,10 @@ void Adam::step() {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     g = g.contiguous();
+    if (exp_avg_[i].device() != p.device()) {  // the module moved (Module::to) after this optimiser was built
+      exp_avg_[i] = exp_avg_[i].to(p.device());
+      exp_avg_sq_[i] = exp_avg_sq_[i].to(p.device());
+    }
     const int64_t t = ++steps[i];
     const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(t));
     const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(t));

@@ -25,6 +25,7 @@ void SGD::step() {
     Tensor g = p.grad();
     if (!g.defined()) continue;
     g = g.contiguous();
+    if (momentum_buffers_[i].device() != p.device()) momentum_buffers_[i] = momentum_buffers_[i].to(p.device());
     const bool first = started[i] == 0;
     started[i] = 1;
     if (p.device().is_cuda()) {

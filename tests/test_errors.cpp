@@ -89,3 +89,18 @@ TEST_CASE("operations on an undefined tensor are errors") {
   Tensor empty_handle;
   CHECK_THROWS_WITH_AS(empty_handle.shape(), doctest::Contains("undefined"), Error);
 }
+
+TEST_CASE("edge cases found in review are handled, not undefined") {
+  CHECK(matmul(zeros({0, 4, 3}), zeros({0, 3, 5})).shape() == Shape{0, 4, 5});  // an empty batch stays batched
+  CHECK_THROWS_WITH_AS(scalar_tensor(1.0).size(0), doctest::Contains("0-d"), Error);
+  CHECK_THROWS_WITH_AS(avg_pool2d(zeros({1, 1, 1, 1}), 3, 3, 0), doctest::Contains("does not fit"), Error);
+  CHECK_THROWS_WITH_AS(max_pool2d(zeros({1, 1, 2, 2}), 3), doctest::Contains("does not fit"), Error);
+  Tensor x = zeros({4, 2});
+  CHECK_THROWS_WITH_AS(batch_norm(x, zeros({2}), Tensor(), Tensor(), Tensor(), true),
+                       doctest::Contains("or neither"), Error);
+  Tensor stats = zeros({2, 2});
+  CHECK_THROWS_WITH_AS(batch_norm(x, stats.select(1, 0), stats.select(1, 1), Tensor(), Tensor(), true),
+                       doctest::Contains("contiguous"), Error);
+  Tensor p = zeros({2}, {DType::Float32, Device::cpu(), true});
+  CHECK_THROWS_WITH_AS(p.set_grad(zeros({2}, {DType::Float64})), doctest::Contains("float32"), Error);
+}

@@ -171,3 +171,28 @@ TEST_CASE("Reshape and Flatten keep the batch dimension") {
   Flatten flatten;
   CHECK(flatten(zeros({2, 128, 7, 7})).shape() == Shape{2, 6272});
 }
+
+#include <filesystem>
+
+#include "io/checkpoint.h"
+
+TEST_CASE("a model saved to a checkpoint file reloads into a fresh model with identical predictions") {
+  Generator g1(1), g2(2);
+  auto make = [](Generator& gen) {
+    return Sequential{std::make_shared<Conv2d>(1, 4, 3, 1, 1, true, gen), std::make_shared<BatchNorm2d>(4),
+                      std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2), std::make_shared<Flatten>(),
+                      std::make_shared<Linear>(4 * 4 * 4, 3, true, gen)};
+  };
+  Sequential trained = make(g1), fresh = make(g2);
+  Tensor x = randn({5, 1, 8, 8}, g1);
+  trained(x);  // a training-mode forward moves the batch-norm statistics
+  trained.eval();
+  fresh.eval();
+  std::string path = (std::filesystem::temp_directory_path() / "sigmagrad_test_model.ckpt").string();
+  Checkpoint saved;
+  saved.tensors = trained.state_dict();
+  save_checkpoint(path, saved);
+  fresh.load_state_dict(load_checkpoint(path).tensors);
+  std::filesystem::remove(path);
+  CHECK(fresh(x).to_vector<double>() == trained(x).to_vector<double>());
+}

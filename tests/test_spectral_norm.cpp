@@ -372,3 +372,29 @@ TEST_CASE("spectral norm options are validated") {
   spectral_norm(layer);
   CHECK_THROWS_WITH_AS(spectral_norm(layer), doctest::Contains("already parametrized"), Error);
 }
+
+TEST_CASE("update once per step: forwards use the stored u, v and sn_end_step refines them") {
+  Linear layer(6, 5);
+  auto sn = spectral_norm(layer, {.update = SNUpdate::OncePerStep});
+  {
+    NoGradGuard no_grad;
+    layer.raw_param("weight").add_(randn({5, 6}), 0.5);  // so that one more iteration must move u
+  }
+  std::vector<double> before = layer.buffer("weight_u").to_vector<double>();
+  layer(ones({1, 6}));
+  layer(ones({1, 6}));
+  CHECK(layer.buffer("weight_u").to_vector<double>() == before);
+  sn_end_step(layer);
+  CHECK(layer.buffer("weight_u").to_vector<double>() != before);
+  CHECK(sn->telemetry().step == 1);
+}
+
+TEST_CASE("the operator estimator supports several forwards before one backward") {
+  Conv2d conv(1, 2, 3, 1, 1, false, default_generator(), DType::Float64);
+  spectral_norm(conv, {.estimator = SNEstimator::Operator, .operator_input_shape = {1, 1, 5, 5}});
+  Tensor a = randn({1, 1, 5, 5}, default_generator(), {DType::Float64});
+  Tensor b = randn({1, 1, 5, 5}, default_generator(), {DType::Float64});
+  Tensor loss = sum(conv(a)) + sum(conv(b));  // the second forward refines the vectors in place
+  CHECK_NOTHROW(loss.backward());
+  CHECK(conv.raw_param("weight").grad().defined());
+}
