@@ -12,11 +12,16 @@
 #include <type_traits>
 
 #include "core/host_device.h"
+#include "core/parallel.h"
 #include "core/tensor.h"
 #include "cuda/backend.h"
 
 
 namespace sg {
+
+// Elementwise loops are split across threads only above this many elements: below it,
+// waking a thread costs more than the loop (measured in bench/).
+inline constexpr int64_t kElementwiseGrain = 65536;
 
 // Runs fn(T{}) with T = float or double according to `dtype`.
 template <class Fn>
@@ -89,8 +94,9 @@ Tensor map_unary(const Tensor& input, F f, const char* op) {
     using T = decltype(zero);
     const T* x = in.data<T>();
     T* y = out.data<T>();
-    const int64_t n = in.numel();
-    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+    parallel_for(in.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) y[i] = f(x[i]);
+    });
   });
   return out;
 }
@@ -110,17 +116,23 @@ Tensor map_binary(const Tensor& a, const Tensor& b, F f, const char* op) {
     T* po = out.data<T>();
     const int64_t n = out.numel();
     if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
-      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+      parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
+      });
       return;
     }
     if (b.numel() == 1 && a.shape() == shape && a.is_contiguous()) {
       const T s = pb[0];
-      for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], s);
+      parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], s);
+      });
       return;
     }
     if (a.numel() == 1 && b.shape() == shape && b.is_contiguous()) {
       const T s = pa[0];
-      for (int64_t i = 0; i < n; ++i) po[i] = f(s, pb[i]);
+      parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) po[i] = f(s, pb[i]);
+      });
       return;
     }
     Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);

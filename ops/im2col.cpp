@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/parallel.h"
 #include "cuda/backend.h"
 #include "ops/elementwise.h"
 
@@ -9,23 +10,24 @@ namespace sg {
 
 namespace {
 
-// Visits every (row, n, oh) of the cols matrix with the matching image row pointer;
-// `row_fn(col_row, image_row, ih_valid)` handles the ow loop.
+// Visits the (row, n, oh) entries of the cols matrix for rows in [row_begin, row_end) and
+// images in [n_begin, n_end), with the matching image row; `row_fn(col_row, image_row,
+// ih_valid, j)` handles the ow loop. The ranges let im2col split the work by rows and
+// col2im by images (each image's pixels are then written by one thread only).
 template <class T, class RowFn>
-void for_each_patch_row(const ConvGeometry& g, RowFn&& row_fn) {
+void for_each_patch_row(const ConvGeometry& g, int64_t row_begin, int64_t row_end, int64_t n_begin, int64_t n_end,
+                        RowFn&& row_fn) {
   const int64_t ho = g.out_h(), wo = g.out_w();
-  for (int64_t c = 0; c < g.channels; ++c)
-    for (int64_t i = 0; i < g.kernel_h; ++i)
-      for (int64_t j = 0; j < g.kernel_w; ++j) {
-        const int64_t row = (c * g.kernel_h + i) * g.kernel_w + j;
-        for (int64_t n = 0; n < g.batch; ++n)
-          for (int64_t oh = 0; oh < ho; ++oh) {
-            const int64_t ih = oh * g.stride - g.padding + i;
-            const int64_t col0 = (n * ho + oh) * wo;
-            const int64_t image_row = ((n * g.channels + c) * g.height + ih) * g.width;
-            row_fn(row * g.cols() + col0, image_row, ih >= 0 && ih < g.height, j);
-          }
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int64_t j = row % g.kernel_w, i = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);
+    for (int64_t n = n_begin; n < n_end; ++n)
+      for (int64_t oh = 0; oh < ho; ++oh) {
+        const int64_t ih = oh * g.stride - g.padding + i;
+        const int64_t col0 = (n * ho + oh) * wo;
+        const int64_t image_row = ((n * g.channels + c) * g.height + ih) * g.width;
+        row_fn(row * g.cols() + col0, image_row, ih >= 0 && ih < g.height, j);
       }
+  }
 }
 
 // The range of ow for which iw = ow*s - p + j lies inside [0, W).
@@ -50,7 +52,8 @@ Tensor im2col(const Tensor& image, const ConvGeometry& g) {
     const T* x = image.data<T>();
     T* out = cols.data<T>();
     const int64_t wo = g.out_w(), s = g.stride, p = g.padding;
-    for_each_patch_row<T>(g, [&](int64_t at, int64_t image_row, bool row_valid, int64_t j) {
+    parallel_for(g.rows(), 1, [&](int64_t row_begin, int64_t row_end) {
+    for_each_patch_row<T>(g, row_begin, row_end, 0, g.batch, [&](int64_t at, int64_t image_row, bool row_valid, int64_t j) {
       T* dst = out + at;
       if (!row_valid) {
         std::memset(dst, 0, sizeof(T) * static_cast<std::size_t>(wo));
@@ -67,6 +70,7 @@ Tensor im2col(const Tensor& image, const ConvGeometry& g) {
       }
       for (int64_t ow = hi; ow < wo; ++ow) dst[ow] = 0;
     });
+    });
   });
   return cols;
 }
@@ -80,7 +84,8 @@ Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
     const T* in = cols.data<T>();
     T* x = image.data<T>();
     const int64_t s = g.stride, p = g.padding;
-    for_each_patch_row<T>(g, [&](int64_t at, int64_t image_row, bool row_valid, int64_t j) {
+    parallel_for(g.batch, 1, [&](int64_t n_begin, int64_t n_end) {
+    for_each_patch_row<T>(g, 0, g.rows(), n_begin, n_end, [&](int64_t at, int64_t image_row, bool row_valid, int64_t j) {
       if (!row_valid) return;
       int64_t lo, hi;
       valid_ow(g, j, &lo, &hi);
@@ -91,6 +96,7 @@ Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
       } else {
         for (int64_t ow = lo; ow < hi; ++ow) x[base + ow * s] += src[ow];
       }
+    });
     });
   });
   return image;

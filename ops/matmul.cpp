@@ -7,6 +7,7 @@
 #include <cblas.h>
 
 #include "core/autograd.h"
+#include "core/parallel.h"
 #include "cuda/backend.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
@@ -45,12 +46,34 @@ Tensor blas_ready(const Tensor& t, BlasOperand* layout) {
 }
 
 template <class T>
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-          const T* b, int64_t ldb, T* c, int64_t ldc) {
+void gemm_serial(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+                 const T* b, int64_t ldb, T* c, int64_t ldc) {
   if constexpr (std::is_same_v<T, float>)
     cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
   else
     cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, 0.0, c, (int)ldc);
+}
+
+// One GEMM split across sigmagrad's threads (OpenBLAS itself runs single-threaded, see
+// core/parallel.cpp): C's rows are divided when C is taller than wide, else its columns.
+// Each block is a plain BLAS call on a sub-matrix; no data is copied.
+template <class T>
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+          const T* b, int64_t ldb, T* c, int64_t ldc) {
+  constexpr int64_t kMinFlopsPerThread = 1 << 21;  // below this, threads cost more than they save
+  const int64_t grain_rows = std::max<int64_t>(8, kMinFlopsPerThread / std::max<int64_t>(n * k, 1));
+  const int64_t grain_cols = std::max<int64_t>(16, kMinFlopsPerThread / std::max<int64_t>(m * k, 1));
+  if (m >= n) {
+    parallel_for(m, grain_rows, [&](int64_t r0, int64_t r1) {
+      const T* a0 = ta == CblasNoTrans ? a + r0 * lda : a + r0;
+      gemm_serial<T>(ta, tb, r1 - r0, n, k, a0, lda, b, ldb, c + r0 * ldc, ldc);
+    });
+  } else {
+    parallel_for(n, grain_cols, [&](int64_t c0, int64_t c1) {
+      const T* b0 = tb == CblasNoTrans ? b + c0 : b + c0 * ldb;
+      gemm_serial<T>(ta, tb, m, c1 - c0, k, a, lda, b0, ldb, c + c0, ldc);
+    });
+  }
 }
 
 // out[batch] = a[batch] @ b[batch]; a 2-D operand is shared by every batch.
