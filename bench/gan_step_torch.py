@@ -35,7 +35,11 @@ def main():
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default); "
+                   "OpenBLAS's own count comes from OPENBLAS_NUM_THREADS")
     a = p.parse_args()
+    if a.threads:
+        torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
     torch.manual_seed(0)
     g, d = make(a.model, a.sn)
@@ -65,7 +69,8 @@ def main():
         iteration()
         ms.append((time.perf_counter() - start) * 1000)
     ms.sort()
-    print(f"pytorch {torch.__version__} {a.model} sn={a.sn} device={a.device} batch={a.batch}: "
+    print(f"pytorch {torch.__version__} {a.model} sn={a.sn} device={a.device} batch={a.batch} "
+          f"threads={torch.get_num_threads()}: "
           f"min {ms[0]:.3f} median {ms[len(ms) // 2]:.3f} max {ms[-1]:.3f} ms/iteration ({a.iters} timed)")
 
 

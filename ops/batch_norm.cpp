@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/autograd.h"
+#include "core/parallel.h"
 #include "cuda/backend.h"
 #include "ops/elementwise.h"
 
@@ -71,7 +72,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     T* rm = running_mean.defined() ? running_mean.data<T>() : nullptr;
     T* rv = running_var.defined() ? running_var.data<T>() : nullptr;
     const double m = static_cast<double>(l.per_channel());
-    for (int64_t c = 0; c < channels; ++c) {
+    parallel_for(channels, 16, [&](int64_t c_begin, int64_t c_end) {  // channels are independent
+    for (int64_t c = c_begin; c < c_end; ++c) {
       double mean, var;
       if (training) {
         double total = 0;
@@ -107,6 +109,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
         }
       });
     }
+    });
   });
   if (training && running_mean.defined()) {
     running_mean.storage().bump_version();
@@ -133,7 +136,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                     const T* pinv = saved_inv.get().data<T>();
                     const T* pw = w_c.defined() ? w_c.data<T>() : nullptr;
                     const double m = static_cast<double>(l.per_channel());
-                    for (int64_t c = 0; c < l.c; ++c) {
+                    parallel_for(l.c, 16, [&](int64_t c_begin, int64_t c_end) {
+                    for (int64_t c = c_begin; c < c_end; ++c) {
                       double sum_g = 0, sum_gh = 0;
                       for_channel<T>(l, c, [&](int64_t at, int64_t len) {
                         for (int64_t k = 0; k < len; ++k) {
@@ -153,6 +157,7 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                           pdx[at + k] = scale * (pg[at + k] - mean_g - ph[at + k] * mean_gh);
                       });
                     }
+                    });
                   });
                   return TensorList{dx, dw, db};
                 });

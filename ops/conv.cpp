@@ -55,22 +55,29 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   ConvGeometry g{n, x.shape()[1], x.shape()[2], x.shape()[3], weight.shape()[2], weight.shape()[3], stride, padding};
   SG_CHECK(g.height + 2 * padding >= g.kernel_h && g.width + 2 * padding >= g.kernel_w,
            "conv2d: kernel ", g.kernel_h, "x", g.kernel_w, " is larger than the padded input ", shape_str(x.shape()));
-  Tensor y;
+  Tensor y, cols;
   {
     NoGradGuard no_grad;
-    Tensor cols = im2col(x.contiguous(), g);
+    cols = im2col(x.contiguous(), g);
     Tensor y_t = matmul(weight.reshape({out_channels, -1}), cols);
     y = add_channel_bias(batch_first(y_t, n, g.out_h(), g.out_w()), bias).detach();
   }
+  // The weight gradient needs cols again: keep it (when a graph is recorded) rather than
+  // redo the im2col in the backward. saved_x still guards x against in-place edits.
+  const bool keep_cols = GradMode::is_enabled() && weight.requires_grad();
   return record("conv2d", {x, weight, bias}, y,
-                [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), g, out_channels](
+                [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), g, out_channels,
+                 saved_cols = keep_cols ? save(cols, "conv2d") : SavedTensor()](
                     const Tensor& grad, const std::vector<bool>& needs) {
                   const Tensor& w = saved_w.get();
                   Tensor g_t = channels_first(grad);  // (O, N*L)
                   Tensor dx, dw, db;
                   if (needs[0]) dx = col2im(matmul(w.reshape({out_channels, -1}).t(), g_t), g);
-                  if (needs[1])
-                    dw = matmul(g_t, im2col(saved_x.get().contiguous(), g).t()).reshape(w.shape());
+                  if (needs[1]) {
+                    saved_x.get();  // version check: x must be as it was in the forward
+                    Tensor columns = saved_cols.defined() ? saved_cols.get() : im2col(saved_x.get().contiguous(), g);
+                    dw = matmul(g_t, columns.t()).reshape(w.shape());
+                  }
                   if (needs[2]) db = sum(grad, {0, 2, 3});
                   return TensorList{dx, dw, db};
                 });

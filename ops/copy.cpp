@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/autograd.h"
+#include "core/parallel.h"
 #include "ops/arithmetic.h"
 #include "ops/elementwise.h"
 
@@ -18,8 +19,23 @@ void check_inplace(const Tensor& t, const char* op) {
            "); do it under NoGradGuard, or on a detach()ed tensor");
 }
 
-// dst[i] = cast(src[i]) over dst's shape; src is read through broadcast strides.
+void strided_copy_serial(const Tensor& dst, const Tensor& src);
+
+// dst[i] = cast(src[i]) over dst's shape; src is read through broadcast strides. Large
+// copies are split along dim 0 across threads (each part a view: nothing is copied twice).
 void strided_copy_cpu(const Tensor& dst, const Tensor& src) {
+  constexpr int64_t kCopyGrain = 1 << 16;
+  if (dst.dim() == 0 || dst.numel() < 2 * kCopyGrain || dst.shape()[0] < 2) return strided_copy_serial(dst, src);
+  Tensor source = make_view(src, dst.shape(), broadcast_strides(src, dst.shape()), src.offset());
+  const int64_t per_row = dst.numel() / dst.shape()[0];
+  parallel_for(dst.shape()[0], std::max<int64_t>(1, kCopyGrain / std::max<int64_t>(per_row, 1)),
+               [&](int64_t begin, int64_t end) {
+                 NoGradGuard no_grad;
+                 strided_copy_serial(dst.slice(0, begin, end), source.slice(0, begin, end));
+               });
+}
+
+void strided_copy_serial(const Tensor& dst, const Tensor& src) {
   Shape src_strides = broadcast_strides(src, dst.shape());
   dispatch_all(dst.dtype(), [&](auto dst_zero) {
     using D = decltype(dst_zero);
