@@ -123,9 +123,17 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                                                                           const std::vector<bool>& needs) {
                   const Tensor& a = saved_a.get();
                   const Tensor& b = saved_b.get();
+                  // A 2-d operand that is a transposed view (x W^T in Linear) gets its gradient
+                  // in the same layout: computed transposed and handed back as a view, so that the
+                  // transpose's own backward yields a contiguous gradient for the weight.
+                  auto transposed_2d = [](const Tensor& t) { return t.dim() == 2 && !t.is_contiguous() && t.t().is_contiguous(); };
                   Tensor da, db;
-                  if (needs[0]) da = sum_to_shape(matmul_forward(g, b.transpose(-1, -2)), a.shape());
-                  if (needs[1]) db = sum_to_shape(matmul_forward(a.transpose(-1, -2), g), b.shape());
+                  if (needs[0])
+                    da = transposed_2d(a) && g.dim() == 2 ? matmul_forward(b, g.t()).t()
+                                                          : sum_to_shape(matmul_forward(g, b.transpose(-1, -2)), a.shape());
+                  if (needs[1])
+                    db = transposed_2d(b) && g.dim() == 2 ? matmul_forward(g.t(), a).t()
+                                                          : sum_to_shape(matmul_forward(a.transpose(-1, -2), g), b.shape());
                   return TensorList{da, db};
                 });
 }

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "core/parallel.h"
+#include "ops/elementwise.h"
 #include "ops/ops.h"
 
 extern "C" void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda,
@@ -26,6 +28,28 @@ Tensor normalized(const Tensor& x, double eps) {
 }
 
 Tensor matvec(const Tensor& matrix, const Tensor& vector) { return matmul(matrix, vector.unsqueeze(1)).squeeze(1); }
+
+// grad + coefficient * u v^T in one pass, for a weight whose matrix view is itself
+// (dim 0): no (h x w) outer product is materialised. CPU only; grad is overwritten.
+Tensor rank_one_update(Tensor grad, const Tensor& u, const Tensor& v, double coefficient) {
+  grad = grad.contiguous();
+  const int64_t h = u.numel(), w = v.numel();
+  Tensor uc = u.contiguous(), vc = v.contiguous();
+  dispatch_floating(grad.dtype(), "spectral_norm_backward", [&](auto zero) {
+    using T = decltype(zero);
+    T* out = grad.data<T>();
+    const T* pu = uc.data<T>();
+    const T* pv = vc.data<T>();
+    parallel_for(h, std::max<int64_t>(1, 65536 / std::max<int64_t>(w, 1)), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T a = static_cast<T>(coefficient) * pu[r];
+        T* row = out + r * w;
+        for (int64_t c = 0; c < w; ++c) row[c] += a * pv[c];
+      }
+    });
+  });
+  return grad;
+}
 
 void check_term(const Tensor& weight, const SigmaTerm& term) {
   Tensor m = sn_matrix(weight, term.dim);
@@ -143,6 +167,9 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
                   Tensor grad = mul(g, factor);
                   if (mode == SNBackward::DetachSigma) return TensorList{grad};
                   Tensor inner = sum(mul(g, saved_out.get())) * (1.0 / scale);  // <G, W_sn> / scale
+                  if (saved.size() == 1 && saved[0].dim == 0 && g.device().is_cpu())
+                    return TensorList{rank_one_update(grad, saved[0].u, saved[0].v,
+                                                      -(factor.item() * inner.item() * saved[0].weight))};
                   for (const SigmaTerm& term : saved) {
                     Tensor outer = matmul(term.u.unsqueeze(1), term.v.unsqueeze(0));  // u v^T
                     Tensor coefficient = neg(mul(factor, inner)) * term.weight;

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "core/parallel.h"
 #include "cuda/backend.h"
 #include "ops/elementwise.h"
 
@@ -57,13 +58,14 @@ void Adam::step() {
       const T eps = static_cast<T>(options_.eps);
       const T l2 = static_cast<T>(options_.decoupled_weight_decay ? 0.0 : options_.weight_decay);
       const T shrink = static_cast<T>(options_.decoupled_weight_decay ? 1.0 - lr_ * options_.weight_decay : 1.0);
-      const int64_t n = p.numel();
-      for (int64_t k = 0; k < n; ++k) {
-        T gk = grad[k] + l2 * w[k];
-        m[k] = b1 * m[k] + (1 - b1) * gk;
-        v[k] = b2 * v[k] + (1 - b2) * gk * gk;
-        w[k] = w[k] * shrink - step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bias2 + eps);
-      }
+      parallel_for(p.numel(), 32768, [&](int64_t begin, int64_t end) {
+        for (int64_t k = begin; k < end; ++k) {
+          T gk = grad[k] + l2 * w[k];
+          m[k] = b1 * m[k] + (1 - b1) * gk;
+          v[k] = b2 * v[k] + (1 - b2) * gk * gk;
+          w[k] = w[k] * shrink - step_size * m[k] / (std::sqrt(v[k]) * inv_sqrt_bias2 + eps);
+        }
+      });
     });
     p.storage().bump_version();
   }
