@@ -35,17 +35,27 @@ __device__ inline void covering(int64_t in, int64_t kernel, int64_t stride, int6
   *hi = min(top / stride + 1, out);
 }
 
+// The output windows covering input element e: planes' outputs [oh_lo, oh_hi) x [ow_lo, ow_hi).
+struct Covering {
+  int64_t plane, oh_lo, oh_hi, ow_lo, ow_hi;
+};
+__device__ inline Covering windows_covering(int64_t e, const PoolShape& p) {
+  Covering c;
+  const int64_t iw = e % p.width, ih = (e / p.width) % p.height;
+  c.plane = e / (p.width * p.height);
+  covering(ih, p.kernel, p.stride, p.padding, p.out_h, &c.oh_lo, &c.oh_hi);
+  covering(iw, p.kernel, p.stride, p.padding, p.out_w, &c.ow_lo, &c.ow_hi);
+  return c;
+}
+
 template <class T>
 __global__ void max_pool_backward_kernel(const T* g, const int64_t* argmax, T* dx, PoolShape p, int64_t total) {
   SG_CUDA_LOOP(e, total) {
-    const int64_t iw = e % p.width, ih = (e / p.width) % p.height, plane = e / (p.width * p.height);
-    int64_t oh_lo, oh_hi, ow_lo, ow_hi;
-    covering(ih, p.kernel, p.stride, p.padding, p.out_h, &oh_lo, &oh_hi);
-    covering(iw, p.kernel, p.stride, p.padding, p.out_w, &ow_lo, &ow_hi);
+    const Covering c = windows_covering(e, p);
     T sum = 0;
-    for (int64_t oh = oh_lo; oh < oh_hi; ++oh)
-      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) {
-        const int64_t o = (plane * p.out_h + oh) * p.out_w + ow;
+    for (int64_t oh = c.oh_lo; oh < c.oh_hi; ++oh)
+      for (int64_t ow = c.ow_lo; ow < c.ow_hi; ++ow) {
+        const int64_t o = (c.plane * p.out_h + oh) * p.out_w + ow;
         if (argmax[o] == e) sum += g[o];
       }
     dx[e] = sum;
@@ -68,13 +78,10 @@ __global__ void avg_pool_kernel(const T* x, T* y, PoolShape p, int64_t total) {
 template <class T>
 __global__ void avg_pool_backward_kernel(const T* g, T* dx, PoolShape p, int64_t total) {
   SG_CUDA_LOOP(e, total) {
-    const int64_t iw = e % p.width, ih = (e / p.width) % p.height, plane = e / (p.width * p.height);
-    int64_t oh_lo, oh_hi, ow_lo, ow_hi;
-    covering(ih, p.kernel, p.stride, p.padding, p.out_h, &oh_lo, &oh_hi);
-    covering(iw, p.kernel, p.stride, p.padding, p.out_w, &ow_lo, &ow_hi);
+    const Covering c = windows_covering(e, p);
     T sum = 0;
-    for (int64_t oh = oh_lo; oh < oh_hi; ++oh)
-      for (int64_t ow = ow_lo; ow < ow_hi; ++ow) sum += g[(plane * p.out_h + oh) * p.out_w + ow];
+    for (int64_t oh = c.oh_lo; oh < c.oh_hi; ++oh)
+      for (int64_t ow = c.ow_lo; ow < c.ow_hi; ++ow) sum += g[(c.plane * p.out_h + oh) * p.out_w + ow];
     dx[e] = sum / static_cast<T>(p.kernel * p.kernel);
   }
 }
