@@ -35,6 +35,7 @@ class CpuInterface final : public DeviceInterface {
         return p;
       }
     }
+    ++system_allocations_;
     void* p = std::aligned_alloc(64, size);
     if (!p) {
       release_cache();
@@ -72,17 +73,22 @@ class CpuInterface final : public DeviceInterface {
   std::multimap<std::size_t, void*> cache_;
   std::size_t cached_bytes_ = 0;
   std::mutex mutex_;
+
+ public:
+  std::atomic<int64_t> system_allocations_{0};
 };
+
+CpuInterface& cpu_interface() {
+  static CpuInterface cpu;
+  return cpu;
+}
 
 DeviceInterface* g_interfaces[kNumDeviceTypes] = {nullptr, nullptr};
 
 }  // namespace
 
 DeviceInterface& device_interface(DeviceType type) {
-  if (type == DeviceType::CPU) {
-    static CpuInterface cpu;
-    return cpu;
-  }
+  if (type == DeviceType::CPU) return cpu_interface();
   if (type == DeviceType::CUDA) cuda::available();  // registers the CUDA interface when a GPU is present
   DeviceInterface* iface = g_interfaces[static_cast<int>(type)];
   SG_CHECK(iface, "device cuda is not available: sigmagrad was built without CUDA "
@@ -114,5 +120,7 @@ Storage::~Storage() {
 }
 
 int64_t Storage::live_count() { return g_live_storages.load(); }
+
+int64_t cpu_system_allocations() { return cpu_interface().system_allocations_.load(); }
 
 }  // namespace sg

@@ -38,4 +38,8 @@ class Storage {
   uint64_t version_ = 0;
 };
 
+// How many host blocks the CPU allocator has taken from the system (not from its cache):
+// flat across the iterations of a training loop once the first ones have run.
+int64_t cpu_system_allocations();
+
 }  // namespace sg

@@ -55,3 +55,40 @@ TEST_CASE("a graph is freed as soon as its output is dropped") {
   }
   CHECK(node.expired());  // no reference cycle kept it alive
 }
+
+#include "layers/layers.h"
+#include "layers/spectral_norm.h"
+#include "optim/adam.h"
+
+TEST_CASE("steady-state GAN-style training takes no new memory from the system") {
+  Generator gen(1);
+  Sequential g{std::make_shared<Linear>(8, 4 * 7 * 7, true, gen), std::make_shared<BatchNorm1d>(4 * 7 * 7),
+               std::make_shared<ReLU>(), std::make_shared<Reshape>(Shape{4, 7, 7}),
+               std::make_shared<ConvTranspose2d>(4, 1, 4, 2, 1, true, gen), std::make_shared<Tanh>()};
+  Sequential d{std::make_shared<Conv2d>(1, 4, 4, 2, 1, true, gen), std::make_shared<LeakyReLU>(0.2),
+               std::make_shared<Flatten>(), std::make_shared<Linear>(4 * 7 * 7, 1, true, gen)};
+  spectral_norm(*d[0]);
+  spectral_norm(*d[3]);
+  Adam opt_g(g.parameters(), {.lr = 2e-4}), opt_d(d.parameters(), {.lr = 2e-4});
+  Tensor real = uniform({16, 1, 14, 14}, -1, 1, gen);
+  auto iteration = [&] {
+    Tensor fake;
+    {
+      NoGradGuard no_grad;
+      fake = g(randn({16, 8}, gen));
+    }
+    Tensor loss_d = relu(1.0 - d(real)).mean() + relu(1.0 + d(fake)).mean();
+    opt_d.zero_grad();
+    loss_d.backward();
+    opt_d.step();
+    sn_end_step(d);
+    Tensor loss_g = -d(g(randn({16, 8}, gen))).mean();
+    opt_g.zero_grad();
+    loss_g.backward();
+    opt_g.step();
+  };
+  for (int i = 0; i < 3; ++i) iteration();
+  int64_t before = cpu_system_allocations();
+  for (int i = 0; i < 20; ++i) iteration();
+  CHECK(cpu_system_allocations() == before);  // every buffer came from the allocator's cache
+}
