@@ -199,7 +199,7 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
     record_sigma(s);
   } else {
     SNBackward mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
-    out = spectral_normalize(weight, sigma_terms, scale, mode);
+    out = spectral_normalize(weight, sigma_terms, scale, mode, nullptr, &sigma);  // sigma: computed above
   }
   telemetry_.applied = true;
   return with_gain(out);

@@ -132,7 +132,7 @@ double exact_top_singular(const Tensor& matrix, Tensor* u_out, Tensor* v_out) {
 }
 
 Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale, SNBackward mode,
-                          Tensor* sigma_out) {
+                          Tensor* sigma_out, const Tensor* known_sigma) {
   SG_CHECK(mode != SNBackward::ThroughIterations,
            "spectral_normalize: through_iterations is spectral_normalize_through_iterations");
   SG_CHECK(!terms.empty(), "spectral_normalize: expected at least one sigma term");
@@ -143,9 +143,11 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
     NoGradGuard no_grad;
     for (const SigmaTerm& term : terms) {
       check_term(weight, term);
+      if (known_sigma) continue;
       Tensor s = sn_sigma_tensor(sn_matrix(weight, term.dim), term.u, term.v) * term.weight;
       sigma = sigma.defined() ? add(sigma, s) : s;
     }
+    if (known_sigma) sigma = known_sigma->detach();
     if (weight.device().is_cpu()) {  // free to check on the CPU; a GPU check would stall the stream
       double value = sigma.item();
       SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,

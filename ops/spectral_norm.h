@@ -48,8 +48,9 @@ double exact_top_singular(const Tensor& matrix, Tensor* u = nullptr, Tensor* v =
 // W_sn = scale * W / sigma with the hand-written backward above. `sigma_out` (if given)
 // receives sigma as a detached 0-d tensor on the weight's device (nothing is read back
 // to the host on a GPU). mode must be ThroughSigma or DetachSigma.
+// `known_sigma` (if given) is sigma already computed from these terms: it is used as is.
 Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale, SNBackward mode,
-                          Tensor* sigma_out = nullptr);
+                          Tensor* sigma_out = nullptr, const Tensor* known_sigma = nullptr);
 
 // The same forward built from differentiable primitives (autograd derives the
 // backward). The reference the hand-written backward is tested against.
