@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -27,7 +28,35 @@ int default_threads() {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-// A fixed set of worker threads that sleep on a condition variable between jobs.
+// How long an idle worker keeps polling for the next job before it sleeps. Training
+// runs parallel regions a few microseconds apart; waking a sleeping thread through the
+// kernel costs about as much as a small region, so workers spin-wait briefly first (as
+// OpenMP runtimes do), and then sleep so that an idle process uses no CPU.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Waits until done() holds: polling first, then yielding the core (the thread it waits
+// for may have been preempted, on a machine with more threads than cores).
+template <class Done>
+void spin_until(Done done) {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < 4096) cpu_relax();
+    else std::this_thread::yield();
+  }
+}
+
+// A fixed set of worker threads. A job is a number of chunks that the caller and the
+// workers take from a shared counter until none is left.
+//
+// Protocol: the caller writes the job (body_, chunks_, next_, pending_) only while no
+// worker is inside one (active_ == 0), then publishes it by bumping generation_. A worker
+// announces itself in active_ before it reads generation_, so it either sees the old
+// generation and leaves, or the new one with the job fully written.
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -42,18 +71,18 @@ class Pool {
   }
 
   void run(int64_t chunks, const std::function<void(int64_t)>& chunk_body) {
-    std::unique_lock<std::mutex> lock(mutex_);
+    spin_until([&] { return active_.load() == 0; });  // stragglers of the previous job leave
     body_ = &chunk_body;
     chunks_ = chunks;
     next_.store(0);
-    pending_ = chunks;
-    ++generation_;
-    lock.unlock();
-    wake_.notify_all();
+    pending_.store(chunks);
+    generation_.fetch_add(1);
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);  // a worker between its check and its wait sees the bump
+      wake_.notify_all();
+    }
     take_chunks();  // the calling thread works too
-    lock.lock();
-    done_.wait(lock, [this] { return pending_ == 0; });
-    body_ = nullptr;
+    spin_until([&] { return pending_.load() == 0; });
   }
 
  private:
@@ -61,22 +90,34 @@ class Pool {
     t_inside_parallel = true;
     for (int64_t c = next_.fetch_add(1); c < chunks_; c = next_.fetch_add(1)) {
       (*body_)(c);
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_all();
+      pending_.fetch_sub(1);
     }
     t_inside_parallel = false;
   }
 
   void work() {
-    uint64_t seen = 0;
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (true) {
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      lock.unlock();
-      take_chunks();
-      lock.lock();
+    uint64_t seen = generation_.load();
+    auto idle_since = std::chrono::steady_clock::now();
+    for (int spins = 0;; ++spins) {
+      if (stopping_.load()) return;
+      active_.fetch_add(1);
+      const uint64_t current = generation_.load();
+      if (current != seen) {
+        seen = current;
+        take_chunks();
+        active_.fetch_sub(1);
+        idle_since = std::chrono::steady_clock::now();
+        spins = 0;
+        continue;
+      }
+      active_.fetch_sub(1);
+      cpu_relax();
+      if (spins % 256 == 255 && std::chrono::steady_clock::now() - idle_since > kSpinBeforeSleep) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        sleepers_.fetch_add(1);
+        wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+        sleepers_.fetch_sub(1);
+      }
     }
   }
 
@@ -92,12 +133,13 @@ class Pool {
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_, done_;
+  std::condition_variable wake_;
   const std::function<void(int64_t)>* body_ = nullptr;
-  std::atomic<int64_t> next_{0}, chunks_{0};
-  int64_t pending_ = 0;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  int64_t chunks_ = 0;
+  std::atomic<int64_t> next_{0}, pending_{0};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> active_{0}, sleepers_{0};
+  std::atomic<bool> stopping_{false};
 };
 
 // OpenBLAS runs single-threaded: sigmagrad splits GEMMs across its own pool (ops/matmul.cpp),

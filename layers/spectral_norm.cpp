@@ -111,15 +111,16 @@ std::vector<SigmaTerm> SpectralNorm::terms(Module& owner) const {
   return out;
 }
 
-void SpectralNorm::refine(Module& owner, const Tensor& weight) {
+std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
   NoGradGuard no_grad;
   Tensor w = weight.detach();
+  std::vector<Tensor> sigmas;  // per term, when the power iteration gives them for free
   for (SigmaTerm& term : terms(owner)) {
     Tensor m = sn_matrix(w, term.dim);
     switch (options_.estimator) {
       case SNEstimator::Power:
       case SNEstimator::Operator:  // the matrix pair still gives sigma_matrix for the ratio
-        power_iteration(m, term.u, term.v, options_.power_iterations, options_.eps);
+        sigmas.push_back(power_iteration(m, term.u, term.v, options_.power_iterations, options_.eps));
         last_iterations_ = options_.power_iterations;
         break;
       case SNEstimator::PowerUntil:
@@ -149,6 +150,8 @@ void SpectralNorm::refine(Module& owner, const Tensor& weight) {
       v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
     }
   }
+  if (sigmas.size() != terms(owner).size()) sigmas.clear();
+  return sigmas;
 }
 
 Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
@@ -160,13 +163,18 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   // through_iterations refines the matrix vectors inside its own graph (below); the
   // operator estimator's vectors are refined here in every case.
   const bool iterates_in_graph = through_iterations && on && options_.estimator != SNEstimator::Operator;
-  if (training && options_.update == SNUpdate::EveryForward && !iterates_in_graph) refine(owner, weight);
+  std::vector<Tensor> refined_sigmas;
+  if (training && options_.update == SNUpdate::EveryForward && !iterates_in_graph)
+    refined_sigmas = refine(owner, weight);
 
   // sigma stays a 0-d tensor on the weight's device; telemetry() reads it when asked.
+  // A power iteration just run gives each term's u . (M v) already (no pass over W).
   std::vector<SigmaTerm> sigma_terms = terms(owner);
   Tensor sigma;
-  for (const SigmaTerm& t : sigma_terms) {
-    Tensor s = sn_sigma_tensor(sn_matrix(weight, t.dim), t.u, t.v) * t.weight;
+  for (std::size_t k = 0; k < sigma_terms.size(); ++k) {
+    const SigmaTerm& t = sigma_terms[k];
+    Tensor term_sigma = k < refined_sigmas.size() ? refined_sigmas[k] : sn_sigma_tensor(sn_matrix(weight, t.dim), t.u, t.v);
+    Tensor s = t.weight == 1.0 ? term_sigma : term_sigma * t.weight;
     sigma = sigma.defined() ? add(sigma, s) : s;
   }
   Tensor operator_sigma;  // differentiable, for the operator estimator

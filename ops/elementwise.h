@@ -83,6 +83,26 @@ void for_each_row(const Shape& shape, const std::array<Shape, N>& strides, std::
   }
 }
 
+// The loops themselves. The functor comes by value and the pointers are __restrict, so
+// the compiler knows a store to y cannot change f's constants or the inputs, and
+// vectorises (a functor read through a reference is reloaded after every store).
+template <class T, class F>
+void unary_loop(const T* __restrict x, T* __restrict y, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+}
+template <class T, class F>
+void binary_loop(const T* __restrict a, const T* __restrict b, T* __restrict out, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+}
+template <class T, class F>  // b is one value
+void binary_loop_scalar_b(const T* __restrict a, T b, T* __restrict out, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f(a[i], b);
+}
+template <class T, class F>  // a is one value
+void binary_loop_scalar_a(T a, const T* __restrict b, T* __restrict out, int64_t n, F f) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f(a, b[i]);
+}
+
 // out = f(in), elementwise, as a new contiguous tensor.
 template <class F>
 Tensor map_unary(const Tensor& input, F f, const char* op) {
@@ -95,7 +115,7 @@ Tensor map_unary(const Tensor& input, F f, const char* op) {
     const T* x = in.data<T>();
     T* y = out.data<T>();
     parallel_for(in.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) y[i] = f(x[i]);
+      unary_loop(x + begin, y + begin, end - begin, f);
     });
   });
   return out;
@@ -117,21 +137,21 @@ Tensor map_binary(const Tensor& a, const Tensor& b, F f, const char* op) {
     const int64_t n = out.numel();
     if (a.shape() == shape && b.shape() == shape && a.is_contiguous() && b.is_contiguous()) {
       parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], pb[i]);
+        binary_loop(pa + begin, pb + begin, po + begin, end - begin, f);
       });
       return;
     }
     if (b.numel() == 1 && a.shape() == shape && a.is_contiguous()) {
       const T s = pb[0];
       parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) po[i] = f(pa[i], s);
+        binary_loop_scalar_b(pa + begin, s, po + begin, end - begin, f);
       });
       return;
     }
     if (a.numel() == 1 && b.shape() == shape && b.is_contiguous()) {
       const T s = pa[0];
       parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-        for (int64_t i = begin; i < end; ++i) po[i] = f(s, pb[i]);
+        binary_loop_scalar_a(s, pb + begin, po + begin, end - begin, f);
       });
       return;
     }
@@ -143,11 +163,11 @@ Tensor map_binary(const Tensor& a, const Tensor& b, F f, const char* op) {
       const T* x = pa + off[1];
       const T* y = pb + off[2];
       if (ia == 1 && ib == 1) {
-        for (int64_t i = 0; i < len; ++i) o[i] = f(x[i], y[i]);
+        binary_loop(x, y, o, len, f);
       } else if (ia == 1 && ib == 0) {
-        for (int64_t i = 0; i < len; ++i) o[i] = f(x[i], y[0]);
+        binary_loop_scalar_b(x, y[0], o, len, f);
       } else if (ia == 0 && ib == 1) {
-        for (int64_t i = 0; i < len; ++i) o[i] = f(x[0], y[i]);
+        binary_loop_scalar_a(x[0], y, o, len, f);
       } else {
         for (int64_t i = 0; i < len; ++i) o[i] = f(x[i * ia], y[i * ib]);
       }

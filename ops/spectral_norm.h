@@ -34,8 +34,10 @@ Tensor sn_matrix(const Tensor& weight, int64_t dim);
 // The inverse: an (h x w) matrix back to W's shape and axis order.
 Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim);
 
-// k power-iteration steps on u, v in place (no graph), in the order u then v.
-void power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps = 1e-12);
+// k power-iteration steps on u, v in place (no graph), in the order u then v. Returns
+// sigma = u . (M v) for the final pair as a 0-d tensor on the matrix's device, read off
+// the last step's ||M^T u|| (no extra pass over M).
+Tensor power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps = 1e-12);
 // u . (M v) as a 0-d tensor on the matrix's device (no graph), and as a double.
 Tensor sn_sigma_tensor(const Tensor& matrix, const Tensor& u, const Tensor& v);
 double sn_sigma(const Tensor& matrix, const Tensor& u, const Tensor& v);

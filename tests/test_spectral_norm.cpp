@@ -35,8 +35,32 @@ std::vector<SigmaTerm> cloned(const std::vector<SigmaTerm>& terms) {
 }
 
 double max_abs_diff(const Tensor& a, const Tensor& b) { return max(abs(a - b)).item(); }
+double norm_of(const Tensor& x) { return std::sqrt(sum(x * x).item()); }
 
 }  // namespace
+
+TEST_CASE("power_iteration returns u . (M v) of its final pair, on the direct and the general path") {
+  // The direct CPU path works on a contiguous matrix; the transposed view takes the
+  // general (tensor-op) path. Both must return the sigma that sn_sigma computes afresh.
+  Tensor w = random_f64({5, 7}, 31);
+  for (const Tensor& m : {w, w.t()}) {
+    Generator gen(4);
+    Tensor u = randn({m.shape()[0]}, gen, f64_options()), v = randn({m.shape()[1]}, gen, f64_options());
+    Tensor sigma = power_iteration(m, u, v, 3);
+    CHECK(sigma.dim() == 0);
+    CHECK(sigma.item() == doctest::Approx(sn_sigma(m, u, v)).epsilon(1e-12));
+    CHECK(norm_of(u) == doctest::Approx(1.0).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("power_iteration on float32 gives the float64 vectors to float precision") {
+  Tensor w = random_f64({6, 4}, 32);
+  SigmaTerm t64 = warm_term(w, 0, 5, 0), t32{0, t64.u.to(DType::Float32), t64.v.to(DType::Float32), 1.0};
+  double s64 = power_iteration(w, t64.u, t64.v, 2).item();
+  double s32 = power_iteration(w.to(DType::Float32), t32.u, t32.v, 2).item();
+  CHECK(s32 == doctest::Approx(s64).epsilon(1e-5));
+  CHECK(max_abs_diff(t32.v.to(DType::Float64), t64.v) < 1e-5);
+}
 
 TEST_CASE("a hand-computed 2x3 case: u, v, sigma, W_sn and dL/dW") {
   // W = [[3, 0, 4], [0, 2, 0]], starting v = (1, 0, 0), one power iteration:
