@@ -20,8 +20,7 @@ Linear::Linear(int64_t in, int64_t out, bool bias, Generator& gen, DType dtype)
 Tensor Linear::forward(const Tensor& x) {
   SG_CHECK(x.dim() == 2 && x.shape()[1] == in_features, "Linear(", in_features, " -> ", out_features,
            "): expected input of shape (N, ", in_features, "), got ", shape_str(x.shape()));
-  Tensor y = matmul(x, param("weight").t());
-  return has_param("bias") ? add(y, param("bias")) : y;
+  return linear(x, param("weight"), has_param("bias") ? param("bias") : Tensor());
 }
 
 std::string Linear::settings() const {

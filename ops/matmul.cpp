@@ -1,80 +1,19 @@
 // matmul:   C = A B
 // backward: dA = G B^T,   dB = A^T G      (G = dL/dC)
-// The transposes in the backward are views; gemm() below hands them to BLAS as
+// The transposes in the backward are views; gemm() (ops/gemm.cpp) hands them to BLAS as
 // CblasTrans, so no operand is ever copied unless its memory is not a matrix.
 #include "ops/matmul.h"
-
-#include <cblas.h>
 
 #include "core/autograd.h"
 #include "core/parallel.h"
 #include "cuda/backend.h"
 #include "ops/elementwise.h"
+#include "ops/gemm.h"
 #include "ops/reduce.h"
 
 namespace sg {
 
 namespace {
-
-// How BLAS should read a 2-D matrix (rows x cols) stored with strides (rs, cs).
-struct BlasOperand {
-  CBLAS_TRANSPOSE trans;
-  int64_t ld;
-};
-
-// Returns false when the layout is neither row- nor column-major (then copy first).
-bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, BlasOperand* out) {
-  if (cs == 1 && (rows == 1 || rs >= cols)) {
-    *out = {CblasNoTrans, rows == 1 ? std::max<int64_t>(cols, 1) : rs};
-    return true;
-  }
-  if (rs == 1 && (cols == 1 || cs >= rows)) {
-    *out = {CblasTrans, cols == 1 ? std::max<int64_t>(rows, 1) : cs};
-    return true;
-  }
-  return false;
-}
-
-// A view of `t` whose last two dims BLAS can read directly (t itself when it can).
-Tensor blas_ready(const Tensor& t, BlasOperand* layout) {
-  int64_t nd = t.dim();
-  int64_t rows = t.shape()[nd - 2], cols = t.shape()[nd - 1];
-  if (blas_layout(rows, cols, t.strides()[nd - 2], t.strides()[nd - 1], layout)) return t;
-  Tensor c = t.contiguous();
-  blas_layout(rows, cols, c.strides()[nd - 2], c.strides()[nd - 1], layout);
-  return c;
-}
-
-template <class T>
-void gemm_serial(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-                 const T* b, int64_t ldb, T* c, int64_t ldc) {
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0f, a, (int)lda, b, (int)ldb, 0.0f, c, (int)ldc);
-  else
-    cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)k, 1.0, a, (int)lda, b, (int)ldb, 0.0, c, (int)ldc);
-}
-
-// One GEMM split across sigmagrad's threads (OpenBLAS itself runs single-threaded, see
-// core/parallel.cpp): C's rows are divided when C is taller than wide, else its columns.
-// Each block is a plain BLAS call on a sub-matrix; no data is copied.
-template <class T>
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
-          const T* b, int64_t ldb, T* c, int64_t ldc) {
-  constexpr int64_t kMinFlopsPerThread = 1 << 21;  // below this, threads cost more than they save
-  const int64_t grain_rows = std::max<int64_t>(8, kMinFlopsPerThread / std::max<int64_t>(n * k, 1));
-  const int64_t grain_cols = std::max<int64_t>(16, kMinFlopsPerThread / std::max<int64_t>(m * k, 1));
-  if (m >= n) {
-    parallel_for(m, grain_rows, [&](int64_t r0, int64_t r1) {
-      const T* a0 = ta == CblasNoTrans ? a + r0 * lda : a + r0;
-      gemm_serial<T>(ta, tb, r1 - r0, n, k, a0, lda, b, ldb, c + r0 * ldc, ldc);
-    });
-  } else {
-    parallel_for(n, grain_cols, [&](int64_t c0, int64_t c1) {
-      const T* b0 = tb == CblasNoTrans ? b + c0 : b + c0 * ldb;
-      gemm_serial<T>(ta, tb, m, c1 - c0, k, a, lda, b0, ldb, c + c0, ldc);
-    });
-  }
-}
 
 // out[batch] = a[batch] @ b[batch]; a 2-D operand is shared by every batch.
 Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
@@ -90,7 +29,7 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   const int64_t a_step = a.dim() == 3 ? a.strides()[0] : 0;
   const int64_t b_step = b.dim() == 3 ? b.strides()[0] : 0;
   if (a.device().is_cuda()) {
-    cuda::gemm(la.trans == CblasTrans, lb.trans == CblasTrans, m, n, k, a.raw_data(), la.ld, a_step, b.raw_data(),
+    cuda::gemm(la.transposed, lb.transposed, m, n, k, a.raw_data(), la.ld, a_step, b.raw_data(),
                lb.ld, b_step, out.raw_data(), n, m * n, batch, a.dtype());
     return out;
   }
@@ -101,7 +40,8 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
     const T* pb = static_cast<const T*>(b.raw_data());
     T* pc = out.data<T>();
     for (int64_t i = 0; i < batch; ++i)
-      gemm<T>(la.trans, lb.trans, m, n, k, pa + i * a_step, la.ld, pb + i * b_step, lb.ld, pc + i * m * n, n);
+      gemm<T>(la.transposed, lb.transposed, m, n, k, T(1), pa + i * a_step, la.ld, pb + i * b_step, lb.ld, T(0),
+              pc + i * m * n, n);
   });
   return out;
 }

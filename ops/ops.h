@@ -8,6 +8,7 @@
 #include "ops/arithmetic.h"
 #include "ops/loss.h"
 #include "ops/math.h"
+#include "ops/linear.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 #include "ops/shape.h"

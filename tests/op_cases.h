@@ -265,6 +265,13 @@ inline std::vector<OpCase> build_op_cases() {
   add_case("matmul inner product [1,4] @ [4,1]", {any({1, 4}), any({4, 1})}, mm);
   add_case("matmul a.t() @ b", {any({4, 3}), any({4, 5})}, [](const Inputs& x) { return x[0].t().matmul(x[1]); });
   add_case("matmul a @ b.t()", {any({3, 4}), any({5, 4})}, [](const Inputs& x) { return sg::matmul(x[0], x[1].t()); });
+
+  // -- linear (x W^T + b as one op) ---------------------------------------------------------------
+  add_case("linear x [4,3], W [5,3], b [5]", {any({4, 3}), any({5, 3}), any({5})},
+           [](const Inputs& x) { return sg::linear(x[0], x[1], x[2]); });
+  add_case("linear without bias", {any({4, 3}), any({5, 3})}, [](const Inputs& x) { return sg::linear(x[0], x[1]); });
+  add_case("linear one sample, one output", {any({1, 3}), any({1, 3}), any({1})},
+           [](const Inputs& x) { return sg::linear(x[0], x[1], x[2]); });
   add_case("matmul batched a.transpose(1,2) @ b", {any({2, 4, 3}), any({2, 4, 5})},
            [](const Inputs& x) { return sg::matmul(x[0].transpose(1, 2), x[1]); });
   add_case("matmul with a strided operand a[:, ::2]", {any({3, 8}), any({4, 5})},

@@ -20,6 +20,13 @@ TEST_CASE("matmul shape mismatch prints both shapes") {
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 1})), doctest::Contains("batch sizes differ"), Error);
 }
 
+TEST_CASE("linear names the expected input, weight and bias shapes") {
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 4}), zeros({5, 3})), doctest::Contains("(N, 3)"), Error);
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({5, 3, 1})), doctest::Contains("2-d weight"), Error);
+  CHECK_THROWS_WITH_AS(linear(zeros({2, 3}), zeros({5, 3}), zeros({4})), doctest::Contains("bias of shape [5]"),
+                       Error);
+}
+
 TEST_CASE("out-of-range dims and indices are errors") {
   Tensor t = zeros({2, 3});
   CHECK_THROWS_WITH_AS(sum(t, {2}), doctest::Contains("dimension out of range"), Error);

@@ -174,6 +174,27 @@ TEST_CASE("matmul of small known matrices") {
   check_values(sg::matmul(a.to(DType::Float32), b.to(DType::Float32)), {19, 22, 43, 50}, 1e-7);
 }
 
+TEST_CASE("linear is x W^T + b on known values, and its gradients are G W, G^T x and the column sums of G") {
+  // x = [1 2; 3 4], W = [1 0; 0 1; 1 1] (3 outputs), b = (10, 20, 30):
+  //   x W^T = [1 2 3; 3 4 7], plus b -> [11 22 33; 13 24 37]
+  Tensor x = f64_tensor({1, 2, 3, 4}, {2, 2}).requires_grad_();
+  Tensor w = f64_tensor({1, 0, 0, 1, 1, 1}, {3, 2}).requires_grad_();
+  Tensor b = f64_tensor({10, 20, 30}, {3}).requires_grad_();
+  Tensor y = sg::linear(x, w, b);
+  check_values(y, {11, 22, 33, 13, 24, 37});
+  // L = sum(y * G) with G = [1 0 2; 0 1 1]:
+  //   dx = G W = [1+2, 0+2; 0+1, 1+1] = [3 2; 1 2]
+  //   dW = G^T x = [1*1+0*3, 1*2+0*4; 0*1+1*3, 0*2+1*4; 2*1+1*3, 2*2+1*4] = [1 2; 3 4; 5 8]
+  //   db = (1, 1, 3)
+  sg::sum(y * f64_tensor({1, 0, 2, 0, 1, 1}, {2, 3})).backward();
+  check_values(x.grad(), {3, 2, 1, 2});
+  check_values(w.grad(), {1, 2, 3, 4, 5, 8});
+  check_values(b.grad(), {1, 1, 3});
+  // Without a bias, a transposed x: the same product.
+  Tensor xt = f64_tensor({1, 3, 2, 4}, {2, 2}).t();
+  check_values(sg::linear(xt, w.detach()), {1, 2, 3, 3, 4, 7});
+}
+
 TEST_CASE("matmul of transposed views equals matmul of their contiguous copies") {
   sg::Generator gen(3);
   Tensor a = sg::uniform({4, 3}, -1, 1, gen, f64);
