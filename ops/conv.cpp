@@ -4,10 +4,13 @@
 //   backward  dWm = G_t cols^T,  dx = col2im(Wm^T G_t),  db = sum of G over (N, Ho, Wo)
 // conv_transpose2d is the same GEMMs read the other way round: its forward is conv2d's
 // input-gradient, and its input-gradient is conv2d's forward.
+// On the CPU the same products run image by image (ops/conv_cpu.cpp: the columns stay in
+// cache and nothing is permuted); on a GPU as the whole-batch GEMMs written out below.
 #include "ops/conv.h"
 
 #include "core/autograd.h"
 #include "ops/arithmetic.h"
+#include "ops/conv_cpu.h"
 #include "ops/elementwise.h"
 #include "ops/im2col.h"
 #include "ops/matmul.h"
@@ -55,21 +58,29 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
   ConvGeometry g{n, x.shape()[1], x.shape()[2], x.shape()[3], weight.shape()[2], weight.shape()[3], stride, padding};
   SG_CHECK(g.height + 2 * padding >= g.kernel_h && g.width + 2 * padding >= g.kernel_w,
            "conv2d: kernel ", g.kernel_h, "x", g.kernel_w, " is larger than the padded input ", shape_str(x.shape()));
+  // The weight gradient needs the columns again: keep them (when a graph is recorded)
+  // rather than redo the im2col in the backward. saved_x still guards x against in-place edits.
+  const bool keep_cols = GradMode::is_enabled() && weight.requires_grad();
+  const bool on_cpu = x.device().is_cpu();
   Tensor y, cols;
-  {
+  if (on_cpu) {
+    y = conv2d_forward_cpu(x.contiguous(), weight.contiguous(), bias, g, keep_cols ? &cols : nullptr);
+  } else {
     NoGradGuard no_grad;
     cols = im2col(x.contiguous(), g);
     Tensor y_t = matmul(weight.reshape({out_channels, -1}), cols);
     y = add_channel_bias(batch_first(y_t, n, g.out_h(), g.out_w()), bias).detach();
   }
-  // The weight gradient needs cols again: keep it (when a graph is recorded) rather than
-  // redo the im2col in the backward. saved_x still guards x against in-place edits.
-  const bool keep_cols = GradMode::is_enabled() && weight.requires_grad();
   return record("conv2d", {x, weight, bias}, y,
                 [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), g, out_channels,
                  saved_cols = keep_cols ? save(cols, "conv2d") : SavedTensor()](
                     const Tensor& grad, const std::vector<bool>& needs) {
                   const Tensor& w = saved_w.get();
+                  if (grad.device().is_cpu()) {
+                    const Tensor& x = saved_x.get();  // version check: x must be as it was in the forward
+                    Tensor columns = saved_cols.defined() ? saved_cols.get() : Tensor();
+                    return conv2d_backward_cpu(grad, x.contiguous(), w.contiguous(), columns, g, needs);
+                  }
                   Tensor g_t = channels_first(grad);  // (O, N*L)
                   Tensor dx, dw, db;
                   if (needs[0]) dx = col2im(matmul(w.reshape({out_channels, -1}).t(), g_t), g);
@@ -94,7 +105,9 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   // The geometry of the conv2d whose adjoint this is: its input is our output.
   ConvGeometry g{n, out_channels, out_h, out_w, kh, kw, stride, padding};
   Tensor y;
-  {
+  if (x.device().is_cpu()) {
+    y = conv_transpose2d_forward_cpu(x.contiguous(), weight.contiguous(), bias, g);
+  } else {
     NoGradGuard no_grad;
     Tensor cols = matmul(weight.reshape({in_channels, -1}).t(), channels_first(x));  // (Cout*kh*kw, N*H*W)
     y = add_channel_bias(col2im(cols, g), bias).detach();
@@ -104,6 +117,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
                     const Tensor& grad, const std::vector<bool>& needs) {
                   const Tensor& x = saved_x.get();
                   const Tensor& w = saved_w.get();
+                  if (grad.device().is_cpu()) return conv_transpose2d_backward_cpu(grad, x, w.contiguous(), g, needs);
                   Tensor grad_cols = im2col(grad.contiguous(), g);  // (Cout*kh*kw, N*H*W)
                   Tensor dx, dw, db;
                   if (needs[0])

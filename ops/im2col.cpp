@@ -1,6 +1,6 @@
 #include "ops/im2col.h"
 
-#include <cstring>
+#include <algorithm>
 
 #include "core/parallel.h"
 #include "cuda/backend.h"
@@ -10,28 +10,8 @@ namespace sg {
 
 namespace {
 
-// Visits the (row, n, oh) entries of the cols matrix for rows in [row_begin, row_end) and
-// images in [n_begin, n_end), with the matching image row; `row_fn(col_row, image_row,
-// ih_valid, j)` handles the ow loop. The ranges let im2col split the work by rows and
-// col2im by images (each image's pixels are then written by one thread only).
-template <class T, class RowFn>
-void for_each_patch_row(const ConvGeometry& g, int64_t row_begin, int64_t row_end, int64_t n_begin, int64_t n_end,
-                        RowFn&& row_fn) {
-  const int64_t ho = g.out_h(), wo = g.out_w();
-  for (int64_t row = row_begin; row < row_end; ++row) {
-    const int64_t j = row % g.kernel_w, i = (row / g.kernel_w) % g.kernel_h, c = row / (g.kernel_w * g.kernel_h);
-    for (int64_t n = n_begin; n < n_end; ++n)
-      for (int64_t oh = 0; oh < ho; ++oh) {
-        const int64_t ih = oh * g.stride - g.padding + i;
-        const int64_t col0 = (n * ho + oh) * wo;
-        const int64_t image_row = ((n * g.channels + c) * g.height + ih) * g.width;
-        row_fn(row * g.cols() + col0, image_row, ih >= 0 && ih < g.height, j);
-      }
-  }
-}
-
-// The range of ow for which iw = ow*s - p + j lies inside [0, W).
-inline void valid_ow(const ConvGeometry& g, int64_t j, int64_t* lo, int64_t* hi) {
+// The range [lo, hi) of ow for which iw = ow*s - p + j lies inside [0, W).
+void valid_ow(const ConvGeometry& g, int64_t j, int64_t* lo, int64_t* hi) {
   const int64_t wo = g.out_w();
   int64_t first = 0;
   while (first < wo && first * g.stride - g.padding + j < 0) ++first;
@@ -43,33 +23,67 @@ inline void valid_ow(const ConvGeometry& g, int64_t j, int64_t* lo, int64_t* hi)
 
 }  // namespace
 
+// Row (c, i, j) of the columns, output row oh: the image row ih = oh*s - p + i read at
+// iw = ow*s - p + j. The valid ow range depends on j only, so it is found once per row.
+template <class T>
+void im2col_image(const T* image, const ConvGeometry& g, T* cols, int64_t ld) {
+  const int64_t ho = g.out_h(), wo = g.out_w(), s = g.stride, p = g.padding;
+  for (int64_t c = 0; c < g.channels; ++c)
+    for (int64_t i = 0; i < g.kernel_h; ++i)
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        int64_t lo, hi;
+        valid_ow(g, j, &lo, &hi);
+        T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * ld;
+        for (int64_t oh = 0; oh < ho; ++oh) {
+          T* __restrict dst = row + oh * wo;
+          const int64_t ih = oh * s - p + i;
+          if (ih < 0 || ih >= g.height) {
+            std::fill(dst, dst + wo, T(0));
+            continue;
+          }
+          const T* __restrict src = image + (c * g.height + ih) * g.width - p + j;  // src[ow * s] is (ih, iw)
+          for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * s];
+          for (int64_t ow = hi; ow < wo; ++ow) dst[ow] = T(0);
+        }
+      }
+}
+
+template <class T>
+void col2im_image(const T* cols, int64_t ld, const ConvGeometry& g, T* image) {
+  const int64_t ho = g.out_h(), wo = g.out_w(), s = g.stride, p = g.padding;
+  for (int64_t c = 0; c < g.channels; ++c)
+    for (int64_t i = 0; i < g.kernel_h; ++i)
+      for (int64_t j = 0; j < g.kernel_w; ++j) {
+        int64_t lo, hi;
+        valid_ow(g, j, &lo, &hi);
+        const T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * ld;
+        for (int64_t oh = 0; oh < ho; ++oh) {
+          const int64_t ih = oh * s - p + i;
+          if (ih < 0 || ih >= g.height) continue;
+          const T* __restrict src = row + oh * wo;
+          T* __restrict dst = image + (c * g.height + ih) * g.width - p + j;
+          for (int64_t ow = lo; ow < hi; ++ow) dst[ow * s] += src[ow];
+        }
+      }
+}
+
+template void im2col_image<float>(const float*, const ConvGeometry&, float*, int64_t);
+template void im2col_image<double>(const double*, const ConvGeometry&, double*, int64_t);
+template void col2im_image<float>(const float*, int64_t, const ConvGeometry&, float*);
+template void col2im_image<double>(const double*, int64_t, const ConvGeometry&, double*);
+
 Tensor im2col(const Tensor& image, const ConvGeometry& g) {
   if (image.device().is_cuda()) return cuda::im2col(image, g);
   check_cpu(image, "im2col");
   Tensor cols = empty({g.rows(), g.cols()}, {image.dtype(), image.device(), false});
+  const int64_t image_size = g.channels * g.height * g.width, block = g.out_h() * g.out_w();
   dispatch_floating(image.dtype(), "im2col", [&](auto zero) {
     using T = decltype(zero);
     const T* x = image.data<T>();
     T* out = cols.data<T>();
-    const int64_t wo = g.out_w(), s = g.stride, p = g.padding;
-    parallel_for(g.rows(), 1, [&](int64_t row_begin, int64_t row_end) {
-    for_each_patch_row<T>(g, row_begin, row_end, 0, g.batch, [&](int64_t at, int64_t image_row, bool row_valid, int64_t j) {
-      T* dst = out + at;
-      if (!row_valid) {
-        std::memset(dst, 0, sizeof(T) * static_cast<std::size_t>(wo));
-        return;
-      }
-      int64_t lo, hi;
-      valid_ow(g, j, &lo, &hi);
-      for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = 0;
-      const int64_t base = image_row - p + j;  // image index of ow = 0 (may lie left of the row)
-      if (s == 1) {
-        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = x[base + ow];
-      } else {
-        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = x[base + ow * s];
-      }
-      for (int64_t ow = hi; ow < wo; ++ow) dst[ow] = 0;
-    });
+    parallel_for(g.batch, 1, [&](int64_t n0, int64_t n1) {  // image n fills columns [n*L, (n+1)*L)
+      for (int64_t n = n0; n < n1; ++n) im2col_image(x + n * image_size, g, out + n * block, g.cols());
     });
   });
   return cols;
@@ -79,24 +93,13 @@ Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
   if (cols.device().is_cuda()) return cuda::col2im(cols, g);
   check_cpu(cols, "col2im");
   Tensor image = zeros({g.batch, g.channels, g.height, g.width}, {cols.dtype(), cols.device(), false});
+  const int64_t image_size = g.channels * g.height * g.width, block = g.out_h() * g.out_w();
   dispatch_floating(cols.dtype(), "col2im", [&](auto zero) {
     using T = decltype(zero);
     const T* in = cols.data<T>();
     T* x = image.data<T>();
-    const int64_t s = g.stride, p = g.padding;
-    parallel_for(g.batch, 1, [&](int64_t n_begin, int64_t n_end) {
-    for_each_patch_row<T>(g, 0, g.rows(), n_begin, n_end, [&](int64_t at, int64_t image_row, bool row_valid, int64_t j) {
-      if (!row_valid) return;
-      int64_t lo, hi;
-      valid_ow(g, j, &lo, &hi);
-      const T* src = in + at;
-      const int64_t base = image_row - p + j;
-      if (s == 1) {
-        for (int64_t ow = lo; ow < hi; ++ow) x[base + ow] += src[ow];
-      } else {
-        for (int64_t ow = lo; ow < hi; ++ow) x[base + ow * s] += src[ow];
-      }
-    });
+    parallel_for(g.batch, 1, [&](int64_t n0, int64_t n1) {  // each image's pixels are written by one thread
+      for (int64_t n = n0; n < n1; ++n) col2im_image(in + n * block, g.cols(), g, x + n * image_size);
     });
   });
   return image;

@@ -26,4 +26,12 @@ Tensor im2col(const Tensor& image, const ConvGeometry& g);
 // cols: contiguous (C*kh*kw, N*Ho*Wo) -> new contiguous (N, C, H, W), overlaps summed
 Tensor col2im(const Tensor& cols, const ConvGeometry& g);
 
+// The CPU kernels for one image (g.batch is ignored): its columns form a (C*kh*kw) x
+// (Ho*Wo) block whose rows lie `ld` elements apart (ld = Ho*Wo for a block of its own,
+// N*Ho*Wo for image n's columns inside the batch's). col2im_image adds into `image`.
+template <class T>
+void im2col_image(const T* image, const ConvGeometry& g, T* cols, int64_t ld);
+template <class T>
+void col2im_image(const T* cols, int64_t ld, const ConvGeometry& g, T* image);
+
 }  // namespace sg
