@@ -30,6 +30,29 @@ void for_channel(const Layout& l, int64_t c, Fn&& fn) {  // fn(pointer offset of
   for (int64_t i = 0; i < l.n; ++i) fn((i * l.c + c) * l.s, l.s);
 }
 
+// Sums over one contiguous run with eight partial sums, so that the loops vectorise
+// (the compiler may not reorder a single running sum by itself).
+template <class T, class Term>
+double run_sum(int64_t len, Term term) {
+  T partial[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= len; k += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += term(k + j);
+  double total = 0;
+  for (int j = 0; j < 8; ++j) total += partial[j];
+  for (; k < len; ++k) total += term(k);
+  return total;
+}
+
+// Per-channel sums for (N, C) input (S = 1): channel c is a column, so the sums run
+// row by row over contiguous channels [c0, c1) rather than down strided columns.
+template <class T, class Term>
+void column_sums(const Layout& l, int64_t c0, int64_t c1, double* out, Term term) {
+  for (int64_t c = c0; c < c1; ++c) out[c] = 0;
+  for (int64_t i = 0; i < l.n; ++i)
+    for (int64_t c = c0; c < c1; ++c) out[c] += term(i * l.c + c, c);
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -72,44 +95,69 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
     T* rm = running_mean.defined() ? running_mean.data<T>() : nullptr;
     T* rv = running_var.defined() ? running_var.data<T>() : nullptr;
     const double m = static_cast<double>(l.per_channel());
-    parallel_for(channels, 16, [&](int64_t c_begin, int64_t c_end) {  // channels are independent
-    for (int64_t c = c_begin; c < c_end; ++c) {
-      double mean, var;
-      if (training) {
-        double total = 0;
-        for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-          for (int64_t k = 0; k < len; ++k) total += px[at + k];
-        });
-        mean = total / m;
-        double squares = 0;
-        for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-          for (int64_t k = 0; k < len; ++k) {
-            double d = px[at + k] - mean;
-            squares += d * d;
-          }
-        });
-        var = squares / m;
-        if (rm) {
-          rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean);
-          rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * squares / (m - 1));
-        }
-      } else {
-        mean = rm[c];
-        var = rv[c];
+    std::vector<double> mean(static_cast<std::size_t>(channels)), var(mean.size());
+    auto finish_channel = [&](int64_t c) {  // running statistics, then inv_std
+      if (training && rm) {
+        rm[c] = static_cast<T>((1 - momentum) * rm[c] + momentum * mean[c]);
+        rv[c] = static_cast<T>((1 - momentum) * rv[c] + momentum * var[c] * m / (m - 1));
       }
-      const T inv = static_cast<T>(1.0 / std::sqrt(var + eps));
-      const T mu = static_cast<T>(mean);
-      const T scale = pw ? pw[c] : T(1), shift = pb ? pb[c] : T(0);
-      pinv[c] = inv;
-      for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-        for (int64_t k = 0; k < len; ++k) {
-          T h = (px[at + k] - mu) * inv;
-          ph[at + k] = h;
-          py[at + k] = h * scale + shift;
+      if (!training) {
+        mean[c] = rm[c];
+        var[c] = rv[c];
+      }
+      pinv[c] = static_cast<T>(1.0 / std::sqrt(var[c] + eps));
+    };
+    auto normalise = [&](int64_t at, int64_t c) {
+      const T h = (px[at] - static_cast<T>(mean[c])) * pinv[c];
+      ph[at] = h;
+      py[at] = h * (pw ? pw[c] : T(1)) + (pb ? pb[c] : T(0));
+    };
+    if (l.s == 1) {  // (N, C): channels are columns; work on blocks of columns, row by row
+      parallel_for(channels, 256, [&](int64_t c0, int64_t c1) {
+        if (training) {
+          column_sums<T>(l, c0, c1, mean.data(), [&](int64_t at, int64_t) { return static_cast<double>(px[at]); });
+          for (int64_t c = c0; c < c1; ++c) mean[c] /= m;
+          column_sums<T>(l, c0, c1, var.data(), [&](int64_t at, int64_t c) {
+            const double d = px[at] - mean[c];
+            return d * d;
+          });
+          for (int64_t c = c0; c < c1; ++c) var[c] /= m;
+        }
+        for (int64_t c = c0; c < c1; ++c) finish_channel(c);
+        for (int64_t i = 0; i < l.n; ++i)
+          for (int64_t c = c0; c < c1; ++c) normalise(i * l.c + c, c);
+      });
+    } else {  // (N, C, H, W): channel c is N runs of H*W contiguous values
+      parallel_for(channels, 16, [&](int64_t c_begin, int64_t c_end) {  // channels are independent
+        for (int64_t c = c_begin; c < c_end; ++c) {
+          if (training) {
+            double total = 0, squares = 0;
+            for_channel<T>(l, c, [&](int64_t at, int64_t len) {
+              total += run_sum<T>(len, [&](int64_t k) { return px[at + k]; });
+            });
+            mean[c] = total / m;
+            const T mu = static_cast<T>(mean[c]);
+            for_channel<T>(l, c, [&](int64_t at, int64_t len) {
+              squares += run_sum<T>(len, [&](int64_t k) { return (px[at + k] - mu) * (px[at + k] - mu); });
+            });
+            var[c] = squares / m;
+          }
+          finish_channel(c);
+          const T mu = static_cast<T>(mean[c]), inv = pinv[c];
+          const T scale = pw ? pw[c] : T(1), shift = pb ? pb[c] : T(0);
+          for_channel<T>(l, c, [&](int64_t at, int64_t len) {
+            const T* __restrict in = px + at;
+            T* __restrict hat = ph + at;
+            T* __restrict out = py + at;
+            for (int64_t k = 0; k < len; ++k) {
+              const T h = (in[k] - mu) * inv;
+              hat[k] = h;
+              out[k] = h * scale + shift;
+            }
+          });
         }
       });
     }
-    });
   });
   if (training && running_mean.defined()) {
     running_mean.storage().bump_version();
@@ -136,25 +184,47 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                     const T* pinv = saved_inv.get().data<T>();
                     const T* pw = w_c.defined() ? w_c.data<T>() : nullptr;
                     const double m = static_cast<double>(l.per_channel());
+                    std::vector<double> sum_g(static_cast<std::size_t>(l.c)), sum_gh(sum_g.size());
+                    // dx = (w inv_std) (g - mean(g) - x_hat mean(g x_hat)) in training; the means are 0 in eval.
+                    auto dx_coefficients = [&](int64_t c, T* scale, T* mean_g, T* mean_gh) {
+                      if (dw.defined()) dw.data<T>()[c] = static_cast<T>(sum_gh[c]);
+                      if (db.defined()) db.data<T>()[c] = static_cast<T>(sum_g[c]);
+                      *scale = static_cast<T>((pw ? pw[c] : T(1)) * pinv[c]);
+                      *mean_g = static_cast<T>(training ? sum_g[c] / m : 0.0);
+                      *mean_gh = static_cast<T>(training ? sum_gh[c] / m : 0.0);
+                    };
+                    if (l.s == 1) {
+                      parallel_for(l.c, 256, [&](int64_t c0, int64_t c1) {
+                        column_sums<T>(l, c0, c1, sum_g.data(), [&](int64_t at, int64_t) { return static_cast<double>(pg[at]); });
+                        column_sums<T>(l, c0, c1, sum_gh.data(),
+                                       [&](int64_t at, int64_t) { return static_cast<double>(pg[at]) * ph[at]; });
+                        std::vector<T> scale(static_cast<std::size_t>(c1 - c0)), mean_g(scale.size()), mean_gh(scale.size());
+                        for (int64_t c = c0; c < c1; ++c) dx_coefficients(c, &scale[c - c0], &mean_g[c - c0], &mean_gh[c - c0]);
+                        if (!dx.defined()) return;
+                        T* pdx = dx.data<T>();
+                        for (int64_t i = 0; i < l.n; ++i)
+                          for (int64_t c = c0; c < c1; ++c) {
+                            const int64_t at = i * l.c + c;
+                            pdx[at] = scale[c - c0] * (pg[at] - mean_g[c - c0] - ph[at] * mean_gh[c - c0]);
+                          }
+                      });
+                      return;
+                    }
                     parallel_for(l.c, 16, [&](int64_t c_begin, int64_t c_end) {
                     for (int64_t c = c_begin; c < c_end; ++c) {
-                      double sum_g = 0, sum_gh = 0;
                       for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-                        for (int64_t k = 0; k < len; ++k) {
-                          sum_g += pg[at + k];
-                          sum_gh += static_cast<double>(pg[at + k]) * ph[at + k];
-                        }
+                        sum_g[c] += run_sum<T>(len, [&](int64_t k) { return pg[at + k]; });
+                        sum_gh[c] += run_sum<T>(len, [&](int64_t k) { return pg[at + k] * ph[at + k]; });
                       });
-                      if (dw.defined()) dw.data<T>()[c] = static_cast<T>(sum_gh);
-                      if (db.defined()) db.data<T>()[c] = static_cast<T>(sum_g);
+                      T scale, mean_g, mean_gh;
+                      dx_coefficients(c, &scale, &mean_g, &mean_gh);
                       if (!dx.defined()) continue;
-                      const T scale = static_cast<T>((pw ? pw[c] : T(1)) * pinv[c]);
                       T* pdx = dx.data<T>();
-                      const T mean_g = static_cast<T>(training ? sum_g / m : 0.0);
-                      const T mean_gh = static_cast<T>(training ? sum_gh / m : 0.0);
                       for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-                        for (int64_t k = 0; k < len; ++k)
-                          pdx[at + k] = scale * (pg[at + k] - mean_g - ph[at + k] * mean_gh);
+                        const T* __restrict gg = pg + at;
+                        const T* __restrict hh = ph + at;
+                        T* __restrict out = pdx + at;
+                        for (int64_t k = 0; k < len; ++k) out[k] = scale * (gg[k] - mean_g - hh[k] * mean_gh);
                       });
                     }
                     });

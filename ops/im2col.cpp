@@ -21,6 +21,31 @@ void valid_ow(const ConvGeometry& g, int64_t j, int64_t* lo, int64_t* hi) {
   *hi = last;
 }
 
+// dst[ow] = src[ow * s] and dst[ow * s] += src[ow] for ow in [lo, hi). Strides 1 and 2
+// (every layer of the reference models) get loops with the stride known at compile time.
+template <int64_t S, class T>
+void copy_row_fixed(const T* __restrict src, T* __restrict dst, int64_t lo, int64_t hi) {
+  for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * S];
+}
+template <class T>
+void strided_copy_row(const T* src, int64_t s, T* dst, int64_t lo, int64_t hi) {
+  if (s == 1) copy_row_fixed<1>(src, dst, lo, hi);
+  else if (s == 2) copy_row_fixed<2>(src, dst, lo, hi);
+  else
+    for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * s];
+}
+template <int64_t S, class T>
+void add_row_fixed(const T* __restrict src, T* __restrict dst, int64_t lo, int64_t hi) {
+  for (int64_t ow = lo; ow < hi; ++ow) dst[ow * S] += src[ow];
+}
+template <class T>
+void strided_add_row(const T* src, T* dst, int64_t s, int64_t lo, int64_t hi) {
+  if (s == 1) add_row_fixed<1>(src, dst, lo, hi);
+  else if (s == 2) add_row_fixed<2>(src, dst, lo, hi);
+  else
+    for (int64_t ow = lo; ow < hi; ++ow) dst[ow * s] += src[ow];
+}
+
 }  // namespace
 
 // Row (c, i, j) of the columns, output row oh: the image row ih = oh*s - p + i read at
@@ -43,7 +68,7 @@ void im2col_image(const T* image, const ConvGeometry& g, T* cols, int64_t ld) {
           }
           const T* __restrict src = image + (c * g.height + ih) * g.width - p + j;  // src[ow * s] is (ih, iw)
           for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
-          for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * s];
+          strided_copy_row(src, s, dst, lo, hi);
           for (int64_t ow = hi; ow < wo; ++ow) dst[ow] = T(0);
         }
       }
@@ -63,7 +88,7 @@ void col2im_image(const T* cols, int64_t ld, const ConvGeometry& g, T* image) {
           if (ih < 0 || ih >= g.height) continue;
           const T* __restrict src = row + oh * wo;
           T* __restrict dst = image + (c * g.height + ih) * g.width - p + j;
-          for (int64_t ow = lo; ow < hi; ++ow) dst[ow * s] += src[ow];
+          strided_add_row(src, dst, s, lo, hi);
         }
       }
 }
