@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU comparison with PyTorch in one run (shared/reference-models.md): each model with
 # SN on D, sigmagrad at 1 and 2 threads, PyTorch (Debian's python3-torch) in its thread
-# mixes, medians and ratios. Needs build/ (scripts/build.sh) and, for the peer,
+# mixes, medians and ratios; then the per-op micro-benchmarks. Needs build/ (scripts/build.sh) and, for the peer,
 # /usr/bin/python3 with torch (apt-get install python3-torch).
 #
 #   bash bench/run_cpu.sh [ITERS]
@@ -29,3 +29,5 @@ for model in dcgan mlp; do
     echo "pytorch not importable: no peer figures"
   fi
 done
+echo "== per-op micro-benchmarks (median microseconds) =="
+build/bench/op_bench --reps 30
