@@ -4,8 +4,8 @@
 //   backward  dWm = G_t cols^T,  dx = col2im(Wm^T G_t),  db = sum of G over (N, Ho, Wo)
 // conv_transpose2d is the same GEMMs read the other way round: its forward is conv2d's
 // input-gradient, and its input-gradient is conv2d's forward.
-// On the CPU the same products run image by image (ops/conv_cpu.cpp: the columns stay in
-// cache and nothing is permuted); on a GPU as the whole-batch GEMMs written out below.
+// On the CPU the same products run on small groups of images (ops/conv_cpu.cpp: the
+// columns stay in cache, no whole-batch permute); on a GPU as the whole-batch GEMMs below.
 #include "ops/conv.h"
 
 #include "core/autograd.h"

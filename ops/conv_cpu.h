@@ -1,10 +1,11 @@
 #pragma once
 // The CPU kernels of conv2d and conv_transpose2d (ops/conv.cpp holds the ops and the
-// math). The batch is split into one part per thread and each part goes image by image:
-// the image's columns are built, used by the GEMM while they are still in cache, and
-// the GEMM writes the image's (C, H, W) block of the result in place, so no (N, C, H, W)
-// <-> (C, N*H*W) permutation is ever copied. Weight and bias gradients are summed per
-// part, then across the parts.
+// math). The batch is split into one part per thread and each part goes through its
+// images in small groups (enough for a GEMM of several hundred columns): the group's
+// columns are built, multiplied while still in cache, and the group's (C, G*H*W) result
+// is scattered into the images' (C, H, W) blocks, so no whole-batch (N, C, H, W) <->
+// (C, N*H*W) permutation is copied. Weight and bias gradients are summed per part, then
+// across the parts.
 #include <vector>
 
 #include "core/tensor.h"
