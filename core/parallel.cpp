@@ -19,13 +19,15 @@ namespace {
 
 thread_local bool t_inside_parallel = false;
 
+constexpr int kMaxThreads = 1 << 15;  // a job's chunk count is a 16-bit field (Pool below)
+
 int default_threads() {
   if (const char* env = std::getenv("SIGMAGRAD_NUM_THREADS")) {
     int n = std::atoi(env);
-    if (n >= 1) return n;
+    if (n >= 1) return std::min(n, kMaxThreads);
   }
   unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
+  return hw == 0 ? 1 : static_cast<int>(std::min<unsigned>(hw, kMaxThreads));
 }
 
 // How long an idle worker keeps polling for the next job before it sleeps. Training
@@ -51,12 +53,14 @@ void spin_until(Done done) {
 }
 
 // A fixed set of worker threads. A job is a number of chunks that the caller and the
-// workers take from a shared counter until none is left.
+// workers claim one by one until none is left.
 //
-// Protocol: the caller writes the job (body_, chunks_, next_, pending_) only while no
-// worker is inside one (active_ == 0), then publishes it by bumping generation_. A worker
-// announces itself in active_ before it reads generation_, so it either sees the old
-// generation and leaves, or the new one with the job fully written.
+// The whole job state that a claim depends on is one atomic word: the job's generation,
+// its chunk count and the next unclaimed chunk. A claim is a compare-and-swap on that
+// word, so a worker that wakes late, after its job has ended and the next has begun, can
+// never take a chunk of a job it did not see published: its swap fails on the generation.
+// The caller writes body_ and pending_ before publishing the word, and a job's body_
+// stays valid until its last claimed chunk is done (the caller waits for pending_ == 0).
 class Pool {
  public:
   explicit Pool(int threads) { resize(threads); }
@@ -71,24 +75,40 @@ class Pool {
   }
 
   void run(int64_t chunks, const std::function<void(int64_t)>& chunk_body) {
-    spin_until([&] { return active_.load() == 0; });  // stragglers of the previous job leave
+    const uint32_t generation = ++generation_;  // callers are serialised (g_run_mutex)
     body_ = &chunk_body;
-    chunks_ = chunks;
-    next_.store(0);
     pending_.store(chunks);
-    generation_.fetch_add(1);
+    job_.store(pack(generation, static_cast<uint64_t>(chunks), 0));
     if (sleepers_.load() > 0) {
-      std::lock_guard<std::mutex> lock(mutex_);  // a worker between its check and its wait sees the bump
+      std::lock_guard<std::mutex> lock(mutex_);  // a worker between its check and its wait sees the job
       wake_.notify_all();
     }
-    take_chunks();  // the calling thread works too
+    take_chunks(generation);  // the calling thread works too
     spin_until([&] { return pending_.load() == 0; });
   }
 
  private:
-  void take_chunks() {
+  // job_ = generation (32 bits) | chunks (16 bits) | next chunk (16 bits)
+  static uint64_t pack(uint32_t generation, uint64_t chunks, uint64_t next) {
+    return (uint64_t{generation} << 32) | (chunks << 16) | next;
+  }
+  static uint32_t generation_of(uint64_t job) { return static_cast<uint32_t>(job >> 32); }
+
+  // Claims the next chunk of job `generation`; false when it has none left (or has ended).
+  bool claim(uint32_t generation, int64_t* chunk) {
+    uint64_t job = job_.load();
+    while (generation_of(job) == generation && (job & 0xffff) < ((job >> 16) & 0xffff)) {
+      if (job_.compare_exchange_weak(job, job + 1)) {
+        *chunk = static_cast<int64_t>(job & 0xffff);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void take_chunks(uint32_t generation) {
     t_inside_parallel = true;
-    for (int64_t c = next_.fetch_add(1); c < chunks_; c = next_.fetch_add(1)) {
+    for (int64_t c; claim(generation, &c);) {
       (*body_)(c);
       pending_.fetch_sub(1);
     }
@@ -96,26 +116,23 @@ class Pool {
   }
 
   void work() {
-    uint64_t seen = generation_.load();
+    uint32_t seen = generation_of(job_.load());
     auto idle_since = std::chrono::steady_clock::now();
     for (int spins = 0;; ++spins) {
       if (stopping_.load()) return;
-      active_.fetch_add(1);
-      const uint64_t current = generation_.load();
+      const uint32_t current = generation_of(job_.load());
       if (current != seen) {
         seen = current;
-        take_chunks();
-        active_.fetch_sub(1);
+        take_chunks(current);
         idle_since = std::chrono::steady_clock::now();
         spins = 0;
         continue;
       }
-      active_.fetch_sub(1);
       cpu_relax();
       if (spins % 256 == 255 && std::chrono::steady_clock::now() - idle_since > kSpinBeforeSleep) {
         std::unique_lock<std::mutex> lock(mutex_);
         sleepers_.fetch_add(1);
-        wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+        wake_.wait(lock, [&] { return stopping_.load() || generation_of(job_.load()) != seen; });
         sleepers_.fetch_sub(1);
       }
     }
@@ -135,10 +152,10 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_;
   const std::function<void(int64_t)>* body_ = nullptr;
-  int64_t chunks_ = 0;
-  std::atomic<int64_t> next_{0}, pending_{0};
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<int> active_{0}, sleepers_{0};
+  uint32_t generation_ = 0;  // the caller's count; workers read generations off job_
+  std::atomic<uint64_t> job_{0};
+  std::atomic<int64_t> pending_{0};
+  std::atomic<int> sleepers_{0};
   std::atomic<bool> stopping_{false};
 };
 
@@ -160,7 +177,8 @@ std::mutex g_run_mutex;  // one parallel_for at a time across user threads
 int num_threads() { return pool().threads(); }
 
 void set_num_threads(int threads) {
-  SG_CHECK(threads >= 1, "set_num_threads: expected at least 1 thread, got ", threads);
+  SG_CHECK(threads >= 1 && threads <= kMaxThreads, "set_num_threads: expected 1 to ", kMaxThreads,
+           " threads, got ", threads);
   std::lock_guard<std::mutex> lock(g_run_mutex);
   pool().resize(threads);
   openblas_set_num_threads(1);
