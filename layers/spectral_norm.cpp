@@ -115,7 +115,8 @@ std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
   NoGradGuard no_grad;
   Tensor w = weight.detach();
   std::vector<Tensor> sigmas;  // per term, when the power iteration gives them for free
-  for (SigmaTerm& term : terms(owner)) {
+  std::vector<SigmaTerm> all_terms = terms(owner);
+  for (SigmaTerm& term : all_terms) {
     Tensor m = sn_matrix(w, term.dim);
     switch (options_.estimator) {
       case SNEstimator::Power:
@@ -150,7 +151,7 @@ std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
       v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
     }
   }
-  if (sigmas.size() != terms(owner).size()) sigmas.clear();
+  if (sigmas.size() != all_terms.size()) sigmas.clear();
   return sigmas;
 }
 

@@ -30,20 +30,6 @@ void for_channel(const Layout& l, int64_t c, Fn&& fn) {  // fn(pointer offset of
   for (int64_t i = 0; i < l.n; ++i) fn((i * l.c + c) * l.s, l.s);
 }
 
-// Sums over one contiguous run with eight partial sums, so that the loops vectorise
-// (the compiler may not reorder a single running sum by itself).
-template <class T, class Term>
-double run_sum(int64_t len, Term term) {
-  T partial[8] = {};
-  int64_t k = 0;
-  for (; k + 8 <= len; k += 8)
-    for (int j = 0; j < 8; ++j) partial[j] += term(k + j);
-  double total = 0;
-  for (int j = 0; j < 8; ++j) total += partial[j];
-  for (; k < len; ++k) total += term(k);
-  return total;
-}
-
 // Per-channel sums for (N, C) input (S = 1): channel c is a column, so the sums run
 // row by row over contiguous channels [c0, c1) rather than down strided columns.
 template <class T, class Term>
@@ -133,12 +119,12 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
           if (training) {
             double total = 0, squares = 0;
             for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-              total += run_sum<T>(len, [&](int64_t k) { return px[at + k]; });
+              total += vectorised_sum<T>(len, [&](int64_t k) { return px[at + k]; });
             });
             mean[c] = total / m;
             const T mu = static_cast<T>(mean[c]);
             for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-              squares += run_sum<T>(len, [&](int64_t k) { return (px[at + k] - mu) * (px[at + k] - mu); });
+              squares += vectorised_sum<T>(len, [&](int64_t k) { return (px[at + k] - mu) * (px[at + k] - mu); });
             });
             var[c] = squares / m;
           }
@@ -213,8 +199,8 @@ Tensor batch_norm(const Tensor& x_in, const Tensor& running_mean, const Tensor& 
                     parallel_for(l.c, 16, [&](int64_t c_begin, int64_t c_end) {
                     for (int64_t c = c_begin; c < c_end; ++c) {
                       for_channel<T>(l, c, [&](int64_t at, int64_t len) {
-                        sum_g[c] += run_sum<T>(len, [&](int64_t k) { return pg[at + k]; });
-                        sum_gh[c] += run_sum<T>(len, [&](int64_t k) { return pg[at + k] * ph[at + k]; });
+                        sum_g[c] += vectorised_sum<T>(len, [&](int64_t k) { return pg[at + k]; });
+                        sum_gh[c] += vectorised_sum<T>(len, [&](int64_t k) { return pg[at + k] * ph[at + k]; });
                       });
                       T scale, mean_g, mean_gh;
                       dx_coefficients(c, &scale, &mean_g, &mean_gh);

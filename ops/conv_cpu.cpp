@@ -28,14 +28,17 @@ template <class T>
 void add_row_sums(const T* block, int64_t channels, int64_t length, T* sum) {
   for (int64_t c = 0; c < channels; ++c) {
     const T* row = block + c * length;
-    T partial[8] = {};
-    int64_t i = 0;
-    for (; i + 8 <= length; i += 8)
-      for (int k = 0; k < 8; ++k) partial[k] += row[i + k];
-    T total = 0;
-    for (int k = 0; k < 8; ++k) total += partial[k];
-    for (; i < length; ++i) total += row[i];
-    sum[c] += total;
+    sum[c] += static_cast<T>(vectorised_sum<T>(length, [&](int64_t i) { return row[i]; }));
+  }
+}
+
+// block[c][q] += bias[c] over a (channels x length) block: a channel bias on one image.
+template <class T>
+void add_channel_bias_block(T* block, const T* bias, int64_t channels, int64_t length) {
+  for (int64_t c = 0; c < channels; ++c) {
+    T* __restrict row = block + c * length;
+    const T shift = bias[c];
+    for (int64_t q = 0; q < length; ++q) row[q] += shift;
   }
 }
 
@@ -104,12 +107,7 @@ Tensor conv2d_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, 
         gemm<T>(false, false, o, width, k, T(1), pw, k, c, ld, T(0), block, width);  // W cols, (O, G*L)
         scatter_group(block, o, l, i0, i1, py);
         if (b.defined())
-          for (int64_t i = i0; i < i1; ++i)
-            for (int64_t ch = 0; ch < o; ++ch) {
-              T* __restrict row = py + (i * o + ch) * l;
-              const T shift = b.data<T>()[ch];
-              for (int64_t q = 0; q < l; ++q) row[q] += shift;
-            }
+          for (int64_t i = i0; i < i1; ++i) add_channel_bias_block(py + i * o * l, b.data<T>(), o, l);
       });
     });
   });
@@ -185,12 +183,7 @@ Tensor conv_transpose2d_forward_cpu(const Tensor& x, const Tensor& w, const Tens
         for (int64_t i = i0; i < i1; ++i) {
           T* yi = y.data<T>() + i * out_size;
           col2im_image(block + (i - i0) * l_in, width, g, yi);
-          if (b.defined())
-            for (int64_t ch = 0; ch < g.channels; ++ch) {
-              const T shift = b.data<T>()[ch];
-              T* __restrict p = yi + ch * plane;
-              for (int64_t q = 0; q < plane; ++q) p[q] += shift;
-            }
+          if (b.defined()) add_channel_bias_block(yi, b.data<T>(), g.channels, plane);
         }
       });
     });

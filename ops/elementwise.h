@@ -103,6 +103,21 @@ void binary_loop_scalar_a(T a, const T* __restrict b, T* __restrict out, int64_t
   for (int64_t i = 0; i < n; ++i) out[i] = f(a, b[i]);
 }
 
+// sum over k in [0, n) of term(k), with eight partial sums in T so that the loop
+// vectorises (the compiler may not reorder one running sum by itself: no -ffast-math),
+// added up in double at the end.
+template <class T, class Term>
+double vectorised_sum(int64_t n, Term term) {
+  T partial[8] = {};
+  int64_t k = 0;
+  for (; k + 8 <= n; k += 8)
+    for (int j = 0; j < 8; ++j) partial[j] += term(k + j);
+  double total = 0;
+  for (int j = 0; j < 8; ++j) total += partial[j];
+  for (; k < n; ++k) total += term(k);
+  return total;
+}
+
 // out = f(in), elementwise, as a new contiguous tensor.
 template <class F>
 Tensor map_unary(const Tensor& input, F f, const char* op) {

@@ -48,49 +48,49 @@ void strided_add_row(const T* src, T* dst, int64_t s, int64_t lo, int64_t hi) {
 
 }  // namespace
 
-// Row (c, i, j) of the columns, output row oh: the image row ih = oh*s - p + i read at
-// iw = ow*s - p + j. The valid ow range depends on j only, so it is found once per row.
-template <class T>
-void im2col_image(const T* image, const ConvGeometry& g, T* cols, int64_t ld) {
+// Visits every row (c, i, j) of one image's columns and every output row oh:
+// visit(at, inside, from, lo, hi), where `at` is the offset of that stretch of Wo values
+// in the columns, `inside` says whether the image row ih = oh*s - p + i exists, `from` is
+// the image offset of (ih, iw = -p + j) so that column entry ow pairs with image entry
+// from + ow*s, and [lo, hi) is the range of ow whose iw lies inside the row (it depends
+// on j only, so it is found once per row).
+template <class Visit>
+void for_each_patch_row(const ConvGeometry& g, int64_t ld, Visit&& visit) {
   const int64_t ho = g.out_h(), wo = g.out_w(), s = g.stride, p = g.padding;
   for (int64_t c = 0; c < g.channels; ++c)
     for (int64_t i = 0; i < g.kernel_h; ++i)
       for (int64_t j = 0; j < g.kernel_w; ++j) {
         int64_t lo, hi;
         valid_ow(g, j, &lo, &hi);
-        T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * ld;
+        const int64_t row = ((c * g.kernel_h + i) * g.kernel_w + j) * ld;
         for (int64_t oh = 0; oh < ho; ++oh) {
-          T* __restrict dst = row + oh * wo;
           const int64_t ih = oh * s - p + i;
-          if (ih < 0 || ih >= g.height) {
-            std::fill(dst, dst + wo, T(0));
-            continue;
-          }
-          const T* __restrict src = image + (c * g.height + ih) * g.width - p + j;  // src[ow * s] is (ih, iw)
-          for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
-          strided_copy_row(src, s, dst, lo, hi);
-          for (int64_t ow = hi; ow < wo; ++ow) dst[ow] = T(0);
+          visit(row + oh * wo, ih >= 0 && ih < g.height, (c * g.height + ih) * g.width - p + j, lo, hi);
         }
       }
 }
 
 template <class T>
+void im2col_image(const T* image, const ConvGeometry& g, T* cols, int64_t ld) {
+  const int64_t wo = g.out_w(), s = g.stride;
+  for_each_patch_row(g, ld, [&](int64_t at, bool inside, int64_t from, int64_t lo, int64_t hi) {
+    T* dst = cols + at;
+    if (!inside) {
+      std::fill(dst, dst + wo, T(0));
+      return;
+    }
+    std::fill(dst, dst + lo, T(0));
+    strided_copy_row(image + from, s, dst, lo, hi);
+    std::fill(dst + hi, dst + wo, T(0));
+  });
+}
+
+template <class T>
 void col2im_image(const T* cols, int64_t ld, const ConvGeometry& g, T* image) {
-  const int64_t ho = g.out_h(), wo = g.out_w(), s = g.stride, p = g.padding;
-  for (int64_t c = 0; c < g.channels; ++c)
-    for (int64_t i = 0; i < g.kernel_h; ++i)
-      for (int64_t j = 0; j < g.kernel_w; ++j) {
-        int64_t lo, hi;
-        valid_ow(g, j, &lo, &hi);
-        const T* row = cols + ((c * g.kernel_h + i) * g.kernel_w + j) * ld;
-        for (int64_t oh = 0; oh < ho; ++oh) {
-          const int64_t ih = oh * s - p + i;
-          if (ih < 0 || ih >= g.height) continue;
-          const T* __restrict src = row + oh * wo;
-          T* __restrict dst = image + (c * g.height + ih) * g.width - p + j;
-          strided_add_row(src, dst, s, lo, hi);
-        }
-      }
+  const int64_t s = g.stride;
+  for_each_patch_row(g, ld, [&](int64_t at, bool inside, int64_t from, int64_t lo, int64_t hi) {
+    if (inside) strided_add_row(cols + at, image + from, s, lo, hi);
+  });
 }
 
 template void im2col_image<float>(const float*, const ConvGeometry&, float*, int64_t);

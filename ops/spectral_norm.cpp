@@ -26,25 +26,14 @@ Shape sn_order(int64_t ndim, int64_t dim) {
 }
 
 // N(x) = x / max(||x||, eps), as tensor ops: on a GPU nothing is read back to the host.
-Tensor normalized(const Tensor& x, double eps) {
-  return div(x, clamp(sqrt(sum(mul(x, x))), eps, std::numeric_limits<double>::infinity()));
+// `norm` (if given) receives ||x||.
+Tensor normalized(const Tensor& x, double eps, Tensor* norm = nullptr) {
+  Tensor length = sqrt(sum(mul(x, x)));
+  if (norm) *norm = length;
+  return div(x, clamp(length, eps, std::numeric_limits<double>::infinity()));
 }
 
 Tensor matvec(const Tensor& matrix, const Tensor& vector) { return matmul(matrix, vector.unsqueeze(1)).squeeze(1); }
-
-// a . b with eight independent partial sums: the compiler vectorises it without being
-// allowed to reorder floating-point additions on its own (no -ffast-math).
-template <class T>
-double dot_product(const T* __restrict a, const T* __restrict b, int64_t n) {
-  T partial[8] = {};
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) partial[j] += a[i + j] * b[i + j];
-  double total = 0;
-  for (int j = 0; j < 8; ++j) total += partial[j];
-  for (; i < n; ++i) total += static_cast<double>(a[i]) * b[i];
-  return total;
-}
 
 // The backward for a weight whose matrix view is itself (dim 0), on the CPU, in two
 // passes over memory and with nothing materialised but the result:
@@ -62,7 +51,11 @@ Tensor sn_backward_rank_one(const Tensor& grad_output, const Tensor& saved_out, 
     const T* pw = w_sn.data<T>();
     std::vector<double> row_dots(static_cast<std::size_t>(h));
     parallel_for(h, grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) row_dots[static_cast<std::size_t>(r)] = dot_product(pg + r * w, pw + r * w, w);
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* g_row = pg + r * w;
+        const T* w_row = pw + r * w;
+        row_dots[static_cast<std::size_t>(r)] = vectorised_sum<T>(w, [&](int64_t c) { return g_row[c] * w_row[c]; });
+      }
     });
     double inner = 0;
     for (double d : row_dots) inner += d;
@@ -168,12 +161,10 @@ Tensor power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iteration
     v.storage().bump_version();
     return scalar_tensor(sigma, {m.dtype(), m.device(), false});
   }
-  Tensor norm;
+  Tensor norm;  // ||M^T u|| of the last step
   for (int k = 0; k < iterations; ++k) {
     u.copy_(normalized(matvec(m, v), eps));
-    Tensor mt_u = matvec(m.t(), u);
-    norm = sqrt(sum(mul(mt_u, mt_u)));
-    v.copy_(div(mt_u, clamp(norm, eps, std::numeric_limits<double>::infinity())));
+    v.copy_(normalized(matvec(m.t(), u), eps, &norm));
   }
   // u . (M v) with v = M^T u / max(||M^T u||, eps) is ||M^T u||^2 / max(||M^T u||, eps).
   return div(mul(norm, norm), clamp(norm, eps, std::numeric_limits<double>::infinity()));
@@ -284,18 +275,14 @@ Tensor spectral_normalize_composed(const Tensor& weight, const std::vector<Sigma
 
 Tensor spectral_normalize_through_iterations(const Tensor& weight, std::vector<SigmaTerm>& terms, double scale,
                                              int iterations, double eps, Tensor* sigma_out) {
-  auto normalize = [eps](const Tensor& x) {
-    Tensor norm = sqrt(sum(mul(x, x)));
-    return div(x, clamp(norm, eps, std::numeric_limits<double>::infinity()));
-  };
   Tensor sigma;
   for (SigmaTerm& term : terms) {
     check_term(weight, term);
     Tensor m = sn_matrix(weight, term.dim);
     Tensor u = term.u.detach().clone(), v = term.v.detach().clone();  // the buffers are overwritten below
     for (int k = 0; k < iterations; ++k) {
-      u = normalize(matvec(m, v));
-      v = normalize(matvec(m.t(), u));
+      u = normalized(matvec(m, v), eps);  // with the graph: the gradient flows through u(W), v(W)
+      v = normalized(matvec(m.t(), u), eps);
     }
     Tensor s = sum(mul(u, matvec(m, v))) * term.weight;
     sigma = sigma.defined() ? add(sigma, s) : s;
