@@ -62,12 +62,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     SG_CHECK(bias.dim() == 1 && bias.shape()[0] == weight.shape()[0], "linear: expected a bias of shape [",
              weight.shape()[0], "], got ", shape_str(bias.shape()));
   }
-  // Elsewhere (CUDA) the op is its composition; the CUDA matmul already fuses the transposes.
-  if (!x.device().is_cpu()) {
-    Tensor y = matmul(x, weight.t());
-    return bias.defined() ? add(y, bias) : y;
-  }
-  if (x.numel() == 0 || weight.numel() == 0) {  // empty batch or in = 0: GEMM has nothing to do
+  // On a GPU the op is its composition (the CUDA matmul reads the transpose as a flag);
+  // so is an empty product (no batch, or in = 0), which matmul already handles.
+  if (!x.device().is_cpu() || x.numel() == 0 || weight.numel() == 0) {
     Tensor y = matmul(x, weight.t());
     return bias.defined() ? add(y, bias) : y;
   }

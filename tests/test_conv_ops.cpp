@@ -2,6 +2,9 @@
 // float64 gradchecks.
 #include <doctest/doctest.h>
 
+#include <functional>
+
+#include "core/parallel.h"
 #include "ops/ops.h"
 #include "tools/gradcheck.h"
 
@@ -67,6 +70,50 @@ TEST_CASE("conv_transpose2d gradients pass gradcheck") {
       GradcheckResult r = gradcheck(f, {f64({2, 3, 3, 3}, 7), f64({3, 2, 4, 4}, 8), f64({2}, 9)});
       CHECK_MESSAGE(r.passed, r.report);
     }
+}
+
+// A batch equals its images taken one at a time: outputs concatenate, input gradients
+// too, and weight and bias gradients add up. A batch of 9 at 14x14 outputs spans several
+// threads' parts and several image groups per part (ops/conv_cpu.cpp), which the small
+// gradcheck shapes never reach; one image is a single group, checked by gradcheck.
+void check_batch_equals_images(const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>& op,
+                               const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& upstream) {
+  auto run = [&](const Tensor& input, const Tensor& g) {
+    Tensor xi = input.detach().requires_grad_(), wi = w.detach().requires_grad_(), bi = b.detach().requires_grad_();
+    Tensor y = op(xi, wi, bi);
+    sum(y * g).backward();
+    return std::vector<Tensor>{y.detach(), xi.grad(), wi.grad(), bi.grad()};
+  };
+  std::vector<Tensor> whole = run(x, upstream);
+  std::vector<Tensor> ys, dxs;
+  Tensor dw = zeros_like(w.detach()), db = zeros_like(b.detach());
+  for (int64_t i = 0; i < x.shape()[0]; ++i) {
+    std::vector<Tensor> one = run(x.narrow(0, i, 1).contiguous(), upstream.narrow(0, i, 1).contiguous());
+    ys.push_back(one[0]);
+    dxs.push_back(one[1]);
+    dw = dw + one[2];
+    db = db + one[3];
+  }
+  CHECK(max(abs(whole[0] - cat(ys, 0))).item() < 1e-12);
+  CHECK(max(abs(whole[1] - cat(dxs, 0))).item() < 1e-12);
+  CHECK(max(abs(whole[2] - dw)).item() < 1e-11);
+  CHECK(max(abs(whole[3] - db)).item() < 1e-11);
+}
+
+TEST_CASE("conv2d and conv_transpose2d on a batch equal their images one at a time, on 1 and 2 threads") {
+  const int saved_threads = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    // conv2d: (9, 2, 28, 28) -> (9, 3, 14, 14), upstream gradient random (not all ones)
+    check_batch_equals_images([](const Tensor& x, const Tensor& w, const Tensor& b) { return conv2d(x, w, b, 2, 1); },
+                              f64({9, 2, 28, 28}, 1, false), f64({3, 2, 4, 4}, 2, false), f64({3}, 3, false),
+                              f64({9, 3, 14, 14}, 4, false));
+    // conv_transpose2d: (9, 3, 14, 14) -> (9, 2, 28, 28)
+    check_batch_equals_images(
+        [](const Tensor& x, const Tensor& w, const Tensor& b) { return conv_transpose2d(x, w, b, 2, 1); },
+        f64({9, 3, 14, 14}, 5, false), f64({3, 2, 4, 4}, 6, false), f64({2}, 7, false), f64({9, 2, 28, 28}, 8, false));
+  }
+  set_num_threads(saved_threads);
 }
 
 TEST_CASE("conv_transpose2d is the adjoint of conv2d") {
