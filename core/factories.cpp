@@ -6,10 +6,7 @@
 namespace sg {
 
 namespace {
-void check_shape(const Shape& shape, const char* op) {
-  for (int64_t s : shape)
-    SG_CHECK(s >= 0, op, ": expected non-negative sizes, got shape ", shape_str(shape));
-}
+void check_shape(const Shape& shape, const char* op) { checked_numel(shape, op); }
 
 // Makes a CPU tensor from host values converted to `options.dtype`, then moves it.
 template <class Src>
@@ -34,9 +31,9 @@ Tensor from_host(const std::vector<Src>& values, const Shape& shape, TensorOptio
 }  // namespace
 
 Tensor empty(const Shape& shape, TensorOptions options) {
-  check_shape(shape, "empty");
+  const std::size_t element_size = dtype_size(options.dtype);
+  const auto nbytes = static_cast<std::size_t>(checked_numel(shape, "empty", element_size)) * element_size;
   auto impl = std::make_shared<TensorImpl>();
-  std::size_t nbytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(options.dtype);
   impl->storage = std::make_shared<Storage>(nbytes, options.device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
@@ -64,9 +61,15 @@ Tensor ones_like(const Tensor& t) { return ones(t.shape(), {t.dtype(), t.device(
 
 Tensor arange(double start, double end, double step, TensorOptions options) {
   SG_CHECK(step != 0, "arange: step must be non-zero");
-  SG_CHECK((end - start) / step >= 0, "arange: expected the range [", start, ", ", end,
-           ") to be walkable with step ", step);
-  auto count = static_cast<std::size_t>(std::ceil((end - start) / step));
+  SG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange: expected finite start, end "
+           "and step, got start ", start, ", end ", end, ", step ", step);
+  const double steps = std::ceil((end - start) / step);
+  SG_CHECK(steps >= 0, "arange: expected the range [", start, ", ", end, ") to be walkable with step ", step);
+  // Far more elements than any memory holds; the cast below would be undefined.
+  constexpr double kMaxElements = 1ull << 48;
+  SG_CHECK(steps <= kMaxElements, "arange: [", start, ", ", end, ") with step ", step, " has ", steps,
+           " elements, more than the 2^48 allowed");
+  auto count = static_cast<std::size_t>(steps);
   std::vector<double> values(count);
   for (std::size_t i = 0; i < count; ++i) values[i] = start + static_cast<double>(i) * step;
   return from_host(values, {static_cast<int64_t>(count)}, options);

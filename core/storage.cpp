@@ -25,7 +25,7 @@ class CpuInterface final : public DeviceInterface {
 
   void* allocate(std::size_t nbytes, int) override {
     const std::size_t size = round(nbytes);
-    {
+    if (kUseCache) {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = cache_.find(size);
       if (it != cache_.end()) {
@@ -48,7 +48,7 @@ class CpuInterface final : public DeviceInterface {
   void deallocate(void* ptr, std::size_t nbytes, int) override {
     const std::size_t size = round(nbytes);
     std::lock_guard<std::mutex> lock(mutex_);
-    if (cached_bytes_ + size > kCacheLimit) {  // keep the cache bounded
+    if (!kUseCache || cached_bytes_ + size > kCacheLimit) {  // keep the cache bounded
       std::free(ptr);
       return;
     }
@@ -68,6 +68,11 @@ class CpuInterface final : public DeviceInterface {
   }
 
  private:
+#ifdef SG_NO_BLOCK_CACHE
+  static constexpr bool kUseCache = false;  // sanitizer builds: every block from the system
+#else
+  static constexpr bool kUseCache = true;
+#endif
   static constexpr std::size_t kCacheLimit = std::size_t(2) << 30;  // 2 GiB of idle blocks at most
   static std::size_t round(std::size_t n) { return n <= 64 ? 64 : (n + 63) / 64 * 64; }
   std::multimap<std::size_t, void*> cache_;

@@ -7,13 +7,29 @@
 namespace sg {
 
 // ---- shape helpers -----------------------------------------------------------------
-int64_t shape_numel(const Shape& shape) {
-  int64_t n = 1;
-  for (int64_t s : shape) n *= s;
-  return n;
+// Every product of sizes goes through here. A shape is usable when its sizes are >= 0
+// and the product of the sizes, each counted as at least 1 (the largest contiguous
+// stride is that product over the trailing dims), times the element size fits in an
+// int64. Without the max(size, 1), a (0, 2^62, 2^62) shape has 0 elements but strides
+// that overflow; without the element size, the byte count of the storage does.
+int64_t checked_numel(const Shape& shape, const char* op, std::size_t element_size) {
+  int64_t numel = 1, span = static_cast<int64_t>(element_size);
+  bool overflow = false;
+  for (int64_t size : shape) {
+    SG_CHECK(size >= 0, op, ": expected non-negative sizes, got shape ", shape_str(shape));
+    overflow |= __builtin_mul_overflow(span, std::max<int64_t>(size, 1), &span);
+    numel *= size;  // cannot overflow while span does not (|numel| <= span)
+  }
+  SG_CHECK(!overflow, op, ": shape ", shape_str(shape), " is too large (its element count",
+           element_size > 1 ? str(" times ", element_size, " bytes") : std::string(),
+           " does not fit in a 64-bit integer)");
+  return numel;
 }
 
+int64_t shape_numel(const Shape& shape) { return checked_numel(shape, "shape"); }
+
 Shape contiguous_strides(const Shape& shape) {
+  checked_numel(shape, "shape");  // so that no stride below overflows
   Shape strides(shape.size());
   int64_t stride = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
@@ -34,6 +50,7 @@ int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op) {
 std::string shape_str(const Shape& shape) { return list_str(shape); }
 
 Tensor make_view(const Tensor& base, Shape shape, Shape strides, int64_t offset) {
+  checked_numel(shape, "view");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = base.impl()->storage;
   impl->shape = std::move(shape);
@@ -53,6 +70,9 @@ int64_t Tensor::numel() const { return shape_numel(shape()); }
 
 bool Tensor::is_contiguous() const {
   const TensorImpl& t = checked();
+  // No element, nothing to lay out: like PyTorch, any strides are contiguous then.
+  for (int64_t size : t.shape)
+    if (size == 0) return true;
   int64_t expected = 1;
   for (std::size_t i = t.shape.size(); i-- > 0;) {
     if (t.shape[i] == 1) continue;  // the stride of a size-1 dim never matters

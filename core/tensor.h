@@ -134,10 +134,15 @@ class Tensor {
     SG_CHECK(impl_, "operation on an undefined Tensor (expected a tensor, got an empty handle)");
     return *impl_;
   }
+  Tensor view_as_named(const Shape& shape, const char* op) const;  // view(), errors naming `op`
   std::shared_ptr<TensorImpl> impl_;
 };
 
 // --- helpers shared by ops ----------------------------------------------------
+// The element count of `shape`, or an sg::Error naming `op` and the shape when a size is
+// negative or the count (times element_size bytes, and every contiguous stride) does
+// not fit in an int64. shape_numel is checked_numel(shape, "shape").
+int64_t checked_numel(const Shape& shape, const char* op, std::size_t element_size = 1);
 int64_t shape_numel(const Shape& shape);
 Shape contiguous_strides(const Shape& shape);
 int64_t wrap_dim(int64_t dim, int64_t ndim, const char* op);  // -1 -> ndim-1, range-checked

@@ -146,22 +146,42 @@ Tensor read_tensor(HashingReader& r, const std::string& name) {
   const uint64_t ndim = r.u64(what + "'s dimension count");
   if (ndim > kMaxDims) throw Malformed{str(what, " has ", ndim, " dimensions, expected at most ", kMaxDims)};
   Shape shape(ndim);
-  uint64_t nbytes = dtype_size(dtype);
   for (auto& size : shape) {
     size = static_cast<int64_t>(r.u64(what + "'s shape"));
     if (size < 0) throw Malformed{str(what, " has a negative size ", size)};
-    // Every data byte must fit in the file, so the product cannot grow past its size.
-    if (size > 0 && nbytes > r.remaining() / static_cast<uint64_t>(size))
-      throw Malformed{str(what, " of shape ", shape_str(shape), "... needs more bytes than remain (", r.remaining(), ")")};
-    nbytes *= static_cast<uint64_t>(size);
   }
-  if (shape_numel(shape) == 0) nbytes = 0;
+  // The same rule as every tensor (core/tensor.h checked_numel), zero-size dims included.
+  uint64_t nbytes = 0;
+  try {
+    nbytes = static_cast<uint64_t>(checked_numel(shape, "load_checkpoint", dtype_size(dtype))) * dtype_size(dtype);
+  } catch (const Error&) {
+    throw Malformed{str(what, " has shape ", shape_str(shape), ", too large for a tensor (its element count or a "
+                        "stride does not fit in 64 bits)")};
+  }
   if (nbytes > r.remaining())
     throw Malformed{str(what, " of shape ", shape_str(shape), " needs ", nbytes, " bytes of data but only ",
                         r.remaining(), " remain")};
   Tensor t = empty(shape, {dtype});
   r.bytes(t.raw_data(), nbytes, what + "'s data");
   return t;
+}
+
+// True when the file, read with `actual_size` in place of its size field, is intact:
+// then only the size field was damaged, and the file is not truncated or padded.
+bool only_size_field_differs(std::istream& in, const char* header, uint64_t actual_size) {
+  char fixed[kHeaderBytes];
+  std::memcpy(fixed, header, kHeaderBytes);
+  std::memcpy(fixed + 8, &actual_size, 8);
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(kHeaderBytes));
+  HashingReader body(in, actual_size - kHeaderBytes - kChecksumBytes, fnv1a(kFnvOffset, fixed, kHeaderBytes));
+  body.skip_rest();
+  uint64_t stored = 0;
+  in.read(reinterpret_cast<char*>(&stored), 8);
+  const bool intact = in.good() && stored == body.hash();
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(kHeaderBytes));
+  return intact;
 }
 
 }  // namespace
@@ -222,10 +242,14 @@ Checkpoint load_checkpoint(const std::string& path) {
   std::memcpy(&file_size, header + 8, 8);
   std::memcpy(&n_tensors, header + 16, 8);
   std::memcpy(&n_meta, header + 24, 8);
-  SG_CHECK(actual_size >= file_size, "checkpoint '", path, "' is truncated: expected ", file_size, " bytes, found ",
-           actual_size);
-  SG_CHECK(actual_size == file_size, "checkpoint '", path, "' has ", actual_size - file_size,
-           " unexpected trailing bytes: expected ", file_size, " bytes, found ", actual_size);
+  if (actual_size != file_size) {
+    SG_CHECK(!only_size_field_differs(in, header, actual_size), "checkpoint '", path, "' is corrupted: its size "
+             "field says ", file_size, " bytes, but the file has ", actual_size, " and its checksum matches that size");
+    SG_CHECK(actual_size >= file_size, "checkpoint '", path, "' is truncated: expected ", file_size, " bytes, found ",
+             actual_size);
+    detail::throw_error("checkpoint '", path, "' has ", actual_size - file_size, " unexpected trailing bytes: expected ",
+                        file_size, " bytes, found ", actual_size);
+  }
 
   HashingReader r(in, file_size - kHeaderBytes - kChecksumBytes, fnv1a(kFnvOffset, header, kHeaderBytes));
   Checkpoint out;

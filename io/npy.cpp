@@ -236,15 +236,17 @@ NpyDtype parse_descr(const std::string& descr, const std::string& path) {
   return {DType::Int64, 8, false};
 }
 
-// prod(shape) * itemsize, or an error when it cannot be the size of any real file.
-uint64_t data_bytes(const Shape& shape, std::size_t itemsize, const std::string& path) {
-  uint64_t total = itemsize;
-  for (int64_t d : shape) {
-    SG_CHECK(d == 0 || total <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / static_cast<uint64_t>(d),
-             "load_npy: '", path, "' has shape ", shape_repr(shape), ", too large to be real");
-    total *= static_cast<uint64_t>(d);
+// prod(shape) * itemsize, or an error when the shape cannot be a tensor's (the same rule
+// as every tensor: core/tensor.h checked_numel), so that what loads can be saved again.
+uint64_t data_bytes(const Shape& shape, const NpyDtype& type, const std::string& path) {
+  int64_t numel = 0;
+  try {
+    numel = checked_numel(shape, "load_npy", std::max(type.itemsize, dtype_size(type.dtype)));
+  } catch (const Error&) {
+    detail::throw_error("load_npy: '", path, "' has shape ", shape_repr(shape),
+                        ", too large for a tensor (its element count or a stride does not fit in 64 bits)");
   }
-  return total;
+  return static_cast<uint64_t>(numel) * type.itemsize;
 }
 
 void write_npy(const std::string& path, const std::string& header, const void* data, std::size_t nbytes) {
@@ -320,7 +322,7 @@ Tensor load_npy(const std::string& path) {
   SG_CHECK(!fortran_order, "load_npy: '", path, "' is stored in Fortran (column-major) order (fortran_order: True); "
            "only C order is supported (in numpy: save np.ascontiguousarray(a))");
 
-  const uint64_t expected = data_bytes(shape, type.itemsize, path);
+  const uint64_t expected = data_bytes(shape, type, path);
   const uint64_t found = file_size - data_offset;
   SG_CHECK(found >= expected, "load_npy: '", path, "' is truncated: expected ", expected, " bytes of data, found ",
            found, " (shape ", shape_repr(shape), ", dtype '", descr, "')");

@@ -134,6 +134,9 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
   for (auto& [name, t] : own) {
     auto it = state.find(name);
     if (it == state.end()) missing.push_back(name);
+    else if (!it->second.defined())
+      detail::throw_error("load_state_dict: the entry for '", name, "' is an undefined tensor (expected a tensor of shape ",
+                          shape_str(t.shape()), ", got an empty handle)");
     else if (it->second.shape() != t.shape())
       mismatched.push_back(str(name, ": expected ", shape_str(t.shape()), ", got ", shape_str(it->second.shape())));
   }

@@ -59,6 +59,9 @@ SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options
   SG_CHECK(options_.power_iterations >= 1 && options_.eps > 0, "spectral_norm: expected power_iterations >= 1 and "
            "eps > 0, got ", options_.power_iterations, " and ", options_.eps);
   SG_CHECK(options_.target > 0, "spectral_norm: expected a positive target coefficient, got ", options_.target);
+  SG_CHECK(options_.estimator != SNEstimator::PowerUntil || (options_.max_iterations >= 1 && options_.tolerance > 0),
+           "spectral_norm: the until-converged estimator needs max_iterations >= 1 and tolerance > 0, got ",
+           options_.max_iterations, " and ", options_.tolerance);
   if (!options_.policy) options_.policy = sn_policy::always();
   Tensor w = owner.raw_param(p).detach();
   SG_CHECK(w.dim() >= 2, "spectral_norm: expected a weight with at least 2 dims, got ", shape_str(w.shape()));
@@ -67,8 +70,20 @@ SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options
            "kernels (4-d weights), got ", shape_str(w.shape()));
   if (options_.estimator == SNEstimator::Operator) {
     conv_operator(owner);
-    SG_CHECK(options_.operator_input_shape.size() == 4, "spectral_norm: the operator estimator needs "
-             "operator_input_shape (1, C, H, W), got ", shape_str(options_.operator_input_shape));
+    const Shape& in = options_.operator_input_shape;
+    SG_CHECK(in.size() == 4 && in[0] == 1 && in[2] > 0 && in[3] > 0, "spectral_norm: the operator estimator needs "
+             "operator_input_shape (1, C, H, W) with H, W > 0, got ", shape_str(in));
+    const Tensor& kernel = owner.raw_param(p);
+    // Conv2d's weight is (out, in, k, k); ConvTranspose2d's is (in, out, k, k).
+    const int64_t channels = kernel.dim() == 4 ? kernel.shape()[conv_operator(owner).transposed ? 0 : 1] : -1;
+    SG_CHECK(in[1] == channels, "spectral_norm: operator_input_shape ", shape_str(in), " has ", in[1],
+             " channels, but the ", owner.type_name(), " takes ", channels, " input channels");
+    try {
+      apply_operator(conv_operator(owner), zeros(in, {kernel.dtype(), kernel.device(), false}), kernel.detach());
+    } catch (const Error& e) {
+      detail::throw_error("spectral_norm: operator_input_shape ", shape_str(in), " does not fit the ",
+                          owner.type_name(), ": ", e.what());
+    }
   }
 
   // u, v ~ N(0, 1) from the layer's own generator, normalised, then warmed up.
@@ -194,8 +209,9 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   record_sigma(sigma);
   if (!on) return weight;  // log_only, or switched off: estimated and reported only
   auto with_gain = [&](const Tensor& w) { return options_.learn_gain ? mul(w, owner.raw_param(buffer_name("gain"))) : w; };
-  if (options_.variant == SNVariant::Clamp && sigma.item() <= options_.target)
-    return with_gain(weight);  // W / max(1, sigma/c) = W
+  const bool clamp = options_.variant == SNVariant::Clamp;
+  // W / max(1, sigma/c) = W. Through the iterations, sigma is known only after they ran (below).
+  if (clamp && !(iterates_in_graph && training) && sigma.item() <= options_.target) return with_gain(weight);
 
   const double scale = options_.target;
   Tensor out;
@@ -206,6 +222,9 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
     Tensor s;
     out = spectral_normalize_through_iterations(weight, sigma_terms, scale, options_.power_iterations, options_.eps, &s);
     record_sigma(s);
+    // The decision comes from the refined sigma, never from the stale vectors: deciding
+    // first left u, v unrefined forever once a stale sigma fell below the target.
+    if (clamp && s.item() <= options_.target) return with_gain(weight);
   } else {
     SNBackward mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
     out = spectral_normalize(weight, sigma_terms, scale, mode, nullptr, &sigma);  // sigma: computed above

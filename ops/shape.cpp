@@ -21,16 +21,17 @@ Tensor reshaping_view(const char* name, const Tensor& x, Shape shape, Shape stri
 
 Shape resolve_shape(const Shape& requested, int64_t numel, const char* op, const Shape& from) {
   Shape shape = requested;
-  int64_t known = 1, infer_at = -1;
+  int64_t infer_at = -1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
       SG_CHECK(infer_at < 0, op, ": only one dimension can be -1, got ", shape_str(requested));
       infer_at = static_cast<int64_t>(i);
+      shape[i] = 1;  // for the product of the known sizes
     } else {
       SG_CHECK(shape[i] >= 0, op, ": invalid size ", shape[i], " in ", shape_str(requested));
-      known *= shape[i];
     }
   }
+  const int64_t known = checked_numel(shape, op);
   if (infer_at >= 0) {
     SG_CHECK(known > 0 && numel % known == 0, op, ": shape ", shape_str(requested), " is invalid for ",
              shape_str(from), " (", numel, " elements)");
@@ -44,8 +45,11 @@ Shape resolve_shape(const Shape& requested, int64_t numel, const char* op, const
 }  // namespace
 
 // out = x with another shape       dx = g reshaped back
-Tensor Tensor::view(const Shape& requested) const {
-  Shape shape = resolve_shape(requested, numel(), "view", this->shape());
+Tensor Tensor::view(const Shape& requested) const { return view_as_named(requested, "view"); }
+
+// view() under the name of the op the user called, so that its errors name that op.
+Tensor Tensor::view_as_named(const Shape& requested, const char* op) const {
+  Shape shape = resolve_shape(requested, numel(), op, this->shape());
   SG_CHECK(is_contiguous(), "view: the tensor of shape ", shape_str(this->shape()), " with strides ",
            shape_str(strides()), " is not contiguous; use reshape(), which copies when it must");
   Shape strides = contiguous_strides(shape);
@@ -53,7 +57,7 @@ Tensor Tensor::view(const Shape& requested) const {
 }
 
 Tensor Tensor::reshape(const Shape& requested) const {
-  return is_contiguous() ? view(requested) : contiguous().view(requested);
+  return (is_contiguous() ? *this : contiguous()).view_as_named(requested, "reshape");
 }
 
 Tensor Tensor::flatten(int64_t start_dim, int64_t end_dim) const {

@@ -5,6 +5,9 @@
 namespace sg {
 
 Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
+  // As in PyTorch: an empty list is almost always a model built after its optimiser.
+  SG_CHECK(!params_.empty(), "optimizer: got an empty parameter list (expected at least one tensor; was the "
+           "optimiser created before the model's layers?)");
   for (std::size_t i = 0; i < params_.size(); ++i) {
     SG_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].requires_grad(), "optimizer: parameter ", i,
              " must be a leaf tensor that requires grad");

@@ -42,7 +42,14 @@ TEST_CASE("10,000 training iterations keep the number of live storages and the R
   CHECK(Storage::live_count() == storages_before);
   long rss_after = resident_kib();
   MESSAGE("RSS before " << rss_before << " KiB, after 10,000 iterations " << rss_after << " KiB");
+#ifdef SG_SANITIZED
+  // AddressSanitizer keeps freed blocks in quarantine (256 MiB by default) to catch use
+  // after free, so RSS grows by design there; the live-storage count above still proves
+  // that every graph is freed, and LeakSanitizer reports anything never freed.
+  MESSAGE("sanitizer build: RSS assertion skipped (ASan's quarantine holds freed memory)");
+#else
   CHECK(rss_after - rss_before < 4096);  // allocator noise only, no per-iteration growth
+#endif
 }
 
 TEST_CASE("a graph is freed as soon as its output is dropped") {
@@ -88,7 +95,14 @@ TEST_CASE("steady-state GAN-style training takes no new memory from the system")
     opt_g.step();
   };
   for (int i = 0; i < 3; ++i) iteration();
-  int64_t before = cpu_system_allocations();
+  int64_t before = cpu_system_allocations(), storages_before = Storage::live_count();
   for (int i = 0; i < 20; ++i) iteration();
+  CHECK(Storage::live_count() == storages_before);
+#ifdef SG_NO_BLOCK_CACHE
+  // Sanitizer builds bypass the block cache on purpose (so ASan sees every allocation).
+  MESSAGE("block cache off in this build: the system-allocation assertion is skipped");
+  (void)before;
+#else
   CHECK(cpu_system_allocations() == before);  // every buffer came from the allocator's cache
+#endif
 }

@@ -422,3 +422,92 @@ TEST_CASE("the operator estimator supports several forwards before one backward"
   CHECK_NOTHROW(loss.backward());
   CHECK(conv.raw_param("weight").grad().defined());
 }
+
+namespace {
+
+// u, v (and the operator's pair) set to vectors far from the converged ones, as a
+// freshly loaded or long-switched-off layer might have them.
+void make_vectors_cold(Module& layer) {
+  NoGradGuard no_grad;
+  uint64_t seed = 900;
+  for (const char* name : {"weight_u", "weight_v", "weight_u2", "weight_v2", "weight_op_u", "weight_op_v"}) {
+    if (!layer.has_buffer(name)) continue;
+    Tensor& b = layer.buffer(name);
+    Generator gen(seed++);
+    Tensor r = randn(b.shape(), gen, {b.dtype(), Device::cpu(), false});
+    b.copy_(r * (1.0 / norm_of(r)));
+  }
+}
+
+std::map<std::string, Tensor> vector_snapshot(Module& layer) {
+  std::map<std::string, Tensor> out;
+  for (const char* name : {"weight_u", "weight_v", "weight_u2", "weight_v2", "weight_op_u", "weight_op_v"})
+    if (layer.has_buffer(name)) out[name] = layer.buffer(name).clone();
+  return out;
+}
+
+// The largest change of any SN vector since `before`.
+double vectors_moved(Module& layer, const std::map<std::string, Tensor>& before) {
+  double moved = 0;
+  for (auto& [name, t] : before) moved = std::max(moved, max_abs_diff(layer.buffer(name), t));
+  return moved;
+}
+
+}  // namespace
+
+TEST_CASE("every variant, backward mode and estimator refines u, v in every training forward from cold vectors") {
+  const SNVariant variants[] = {SNVariant::Plain, SNVariant::Clamp, SNVariant::BSN};
+  const SNBackward backwards[] = {SNBackward::ThroughSigma, SNBackward::DetachSigma, SNBackward::ThroughIterations};
+  const SNEstimator estimators[] = {SNEstimator::Power, SNEstimator::PowerUntil, SNEstimator::Exact,
+                                    SNEstimator::Operator};
+  Tensor x = random_f64({2, 3, 6, 6}, 5);
+  for (SNVariant variant : variants)
+    for (SNBackward backward : backwards)
+      for (SNEstimator estimator : estimators) {
+        CAPTURE(static_cast<int>(variant));
+        CAPTURE(static_cast<int>(backward));
+        CAPTURE(static_cast<int>(estimator));
+        Generator gen(3);
+        Conv2d conv(3, 4, 3, 1, 1, false, gen, DType::Float64);
+        spectral_norm(conv, {.backward = backward, .variant = variant, .estimator = estimator,
+                             .operator_input_shape = {1, 3, 6, 6}});
+        make_vectors_cold(conv);
+        for (int forward = 0; forward < 3; ++forward) {
+          auto before = vector_snapshot(conv);
+          conv(x);
+          CHECK(vectors_moved(conv, before) > 1e-9);
+          // An optimiser step between forwards: W changes direction, not only scale, so
+          // that even the exact estimator's vectors have somewhere to go.
+          NoGradGuard no_grad;
+          conv.raw_param("weight").add_(random_f64(conv.raw_param("weight").shape(), 40 + forward), 0.3);
+        }
+      }
+}
+
+TEST_CASE("clamp engages once the true sigma exceeds the target, whatever the backward mode and estimator") {
+  // From cold vectors whose stale u . (M v) is below the target, with W scaled so that
+  // its true sigma is 3x the target: the clamped weight must come down to the target.
+  const SNBackward backwards[] = {SNBackward::ThroughSigma, SNBackward::DetachSigma, SNBackward::ThroughIterations};
+  const SNEstimator estimators[] = {SNEstimator::Power, SNEstimator::PowerUntil, SNEstimator::Exact};
+  Tensor x = random_f64({2, 3, 6, 6}, 5);
+  for (SNBackward backward : backwards)
+    for (SNEstimator estimator : estimators) {
+      CAPTURE(static_cast<int>(backward));
+      CAPTURE(static_cast<int>(estimator));
+      Generator gen(3);
+      Conv2d conv(3, 4, 3, 1, 1, false, gen, DType::Float64);
+      {
+        NoGradGuard no_grad;
+        Tensor& w = conv.raw_param("weight");
+        w.mul_(3.0 / exact_top_singular(sn_matrix(w, 0)));
+      }
+      spectral_norm(conv, {.backward = backward, .variant = SNVariant::Clamp, .estimator = estimator});
+      make_vectors_cold(conv);
+      Tensor m = sn_matrix(conv.raw_param("weight"), 0);
+      REQUIRE(sn_sigma(m, conv.buffer("weight_u"), conv.buffer("weight_v")) < 1.0);  // stale sigma below target
+      for (int forward = 0; forward < 40; ++forward) conv(x);
+      conv.eval();
+      Tensor effective = conv.param("weight").detach();
+      CHECK(exact_top_singular(sn_matrix(effective, 0)) == doctest::Approx(1.0).epsilon(1e-3));
+    }
+}

@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
       std::cout << "\nWrote the graph to " << dot_path << " (render: dot -Tpng " << dot_path << " -o graph.png)\n";
     }
     return check.passed ? 0 : 1;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // any failure: one line, exit code 1
     std::cerr << "autograd_tour: " << e.what() << "\n";
     return 1;
   }

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "../common/classifier_train.h"
+#include "../common/cli.h"
 
 using namespace sg;
 using namespace sg::examples;
@@ -17,26 +18,23 @@ int main(int argc, char** argv) {
   std::string data_dir = "data/mnist", out_dir = "out/classifier";
   ClassifierTraining options;
   app.add_option("--data", data_dir, "directory with the MNIST IDX files (scripts/fetch-mnist.sh)");
-  app.add_option("--epochs", options.epochs, "training epochs")->check(CLI::PositiveNumber);
-  app.add_option("--batch", options.batch, "batch size")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", options.epochs, "training epochs")->check(positive());
+  app.add_option("--batch", options.batch, "batch size")->check(positive());
   app.add_option("--seed", options.seed, "random seed (initialisation, shuffling, dropout)");
-  app.add_option("--lr", options.lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--lr", options.lr, "Adam learning rate")->check(positive());
   app.add_option("--out", out_dir, "directory for the trained weights (classifier.ckpt)");
   CLI11_PARSE(app, argc, argv);
 
-  try {
+  return run_main("mnist_classifier", [&] {
+    ensure_writable_dir(out_dir, "--out");
     MnistSplit train = load_mnist(data_dir, true), test = load_mnist(data_dir, false);
     Generator gen(options.seed);
     MnistClassifier model(gen);
     train_classifier(model, train, test, options);
-    std::filesystem::create_directories(out_dir);
     std::string path = out_dir + "/classifier.ckpt";
     save_classifier(model, path);
     std::printf("saved %s\n", path.c_str());
     std::printf("test_accuracy=%.4f\n", classifier_accuracy(model, test));
     return 0;
-  } catch (const Error& e) {
-    std::cerr << "mnist_classifier: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "../common/classifier_train.h"
+#include "../common/cli.h"
 #include "../common/fid.h"
 #include "../common/png.h"
 #include "../common/progress.h"
@@ -55,7 +56,7 @@ struct GanOptions {
 // "synthetic:N" makes N deterministic blob images (for smoke tests without MNIST).
 MnistSplit load_data(const std::string& source, bool train) {
   if (source.rfind("synthetic:", 0) != 0) return load_mnist(source, train);
-  int64_t n = std::stoll(source.substr(10));
+  int64_t n = parse_integer(source.substr(10), "--data synthetic:N");
   SG_CHECK(n > 0, "--data synthetic:N needs N > 0, got ", source);
   Generator gen(train ? 1 : 2);
   std::vector<double> pixels(static_cast<std::size_t>(n * 784), -1.0);
@@ -80,22 +81,22 @@ std::vector<int> parse_layers(const std::string& text, int count) {
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    int k = std::stoi(item);
+    const int64_t k = parse_integer(item, "--sn-layers");
     SG_CHECK(k >= 0 && k < count, "--sn-layers: layer ", k, " does not exist (D has weight layers 0..", count - 1, ")");
-    out.push_back(k);
+    out.push_back(static_cast<int>(k));
   }
   return out;
 }
 
 std::shared_ptr<SNPolicy> parse_schedule(const std::string& text) {
-  if (text.rfind("every:", 0) == 0) return sn_policy::every(std::stoll(text.substr(6)));
+  if (text.rfind("every:", 0) == 0) return sn_policy::every(parse_integer(text.substr(6), "--sn-schedule every:K"));
   std::vector<std::pair<int64_t, int64_t>> ranges;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     auto dash = item.find('-');
     SG_CHECK(dash != std::string::npos, "--sn-schedule: expected every:K or ranges like 0-500,1000-1500, got \"", text, "\"");
-    ranges.emplace_back(std::stoll(item.substr(0, dash)), std::stoll(item.substr(dash + 1)));
+    ranges.emplace_back(parse_integer(item.substr(0, dash), "--sn-schedule"), parse_integer(item.substr(dash + 1), "--sn-schedule"));
   }
   return sn_policy::schedule(ranges);
 }
@@ -256,6 +257,9 @@ struct Trainer {
 
   void load(const std::string& path, DataLoader& loader) {
     Checkpoint c = load_checkpoint(path);
+    for (const char* key : {"options", "iteration", "epoch", "z_rng", "loader_rng"})
+      SG_CHECK(c.meta.count(key), "--resume: ", path, " is not a mnist_gan checkpoint (it has no '", key,
+               "' entry; a classifier's or another program's?)");
     SG_CHECK(c.meta["options"] == o.identity(), "--resume: ", path, " was written by a run with different settings:\n  ",
              c.meta["options"], "\nthis run:\n  ", o.identity());
     load_generator(c);
@@ -264,19 +268,29 @@ struct Trainer {
     opt_d->load_state_dict(with_prefix(c, "optD."));
     z_gen.set_state(c.meta["z_rng"]);
     loader.set_rng_state(c.meta["loader_rng"]);
-    iteration = std::stoll(c.meta["iteration"]);
-    next_epoch = std::stoi(c.meta["epoch"]) + 1;
+    iteration = parse_integer(c.meta["iteration"], path + ": the checkpoint's iteration");
+    next_epoch = static_cast<int>(parse_integer(c.meta["epoch"], path + ": the checkpoint's epoch")) + 1;
   }
 };
 
 // Keeps the header and the rows up to `iteration` (a resumed run rewrites what follows).
+// A run killed while writing a row leaves a partial last line: reading stops at the
+// first row past the checkpoint or with fewer fields than the header, whichever is first.
 void truncate_metrics(const std::string& path, int64_t iteration) {
   std::ifstream in(path);
   SG_CHECK(in.good(), "--resume: ", path, " is missing");
   std::vector<std::string> kept;
   std::string line;
-  while (std::getline(in, line)) {
-    if (kept.empty() || std::stoll(line.substr(0, line.find(','))) <= iteration) kept.push_back(line);
+  std::ptrdiff_t fields = 0;
+  for (int64_t row = 1; std::getline(in, line); ++row) {
+    if (kept.empty()) {
+      fields = std::count(line.begin(), line.end(), ',');
+    } else {
+      if (std::count(line.begin(), line.end(), ',') != fields) break;
+      const std::string first = line.substr(0, line.find(','));
+      if (parse_integer(first, str("--resume: ", path, " line ", row, ": the iteration")) > iteration) break;
+    }
+    kept.push_back(line);
   }
   write_file_atomically(path, [&](std::ostream& out) {
     for (const std::string& l : kept) out << l << "\n";
@@ -312,18 +326,28 @@ struct Scores {
   ClassCoverage coverage;
 };
 
-Scores evaluate(Trainer& t, const GanOptions& o, const MnistSplit& test) {
+// The scorer's weights, read before any training so that a bad --classifier file fails
+// at once; nullptr when there are none yet (evaluate() then trains one).
+std::unique_ptr<MnistClassifier> load_scorer(const GanOptions& o) {
+  if (o.no_eval || !fs::exists(o.classifier)) return nullptr;
   Generator class_gen(0);
-  MnistClassifier classifier(class_gen);
-  if (fs::exists(o.classifier)) {
-    load_classifier(classifier, o.classifier);
-  } else {
+  auto classifier = std::make_unique<MnistClassifier>(class_gen);
+  load_classifier(*classifier, o.classifier);
+  return classifier;
+}
+
+Scores evaluate(Trainer& t, const GanOptions& o, const MnistSplit& test, std::unique_ptr<MnistClassifier> scorer) {
+  if (!scorer) {
+    Generator class_gen(0);
+    scorer = std::make_unique<MnistClassifier>(class_gen);
+    MnistClassifier& classifier = *scorer;
     std::printf("no classifier weights at %s: training one (1 epoch) for the scores\n", o.classifier.c_str());
     MnistSplit train = load_data(o.data, true);
     train_classifier(classifier, train, test, {.epochs = 1});
     fs::create_directories(fs::path(o.classifier).parent_path());
     save_classifier(classifier, o.classifier);
   }
+  MnistClassifier& classifier = *scorer;
   NoGradGuard no_grad;
   classifier.eval();
   Generator eval_gen(12345);
@@ -353,36 +377,37 @@ int main(int argc, char** argv) {
   app.add_option("--sn", o.sn, "spectral norm on D: all, none, clamp, schedule, adaptive, log")
       ->check(CLI::IsMember({"all", "none", "clamp", "schedule", "adaptive", "log"}));
   app.add_option("--sn-layers", o.sn_layers, "D weight layers to normalise, e.g. 0,1,2 (default: all)");
-  app.add_option("--sn-iters", o.sn_iters, "power iterations per update")->check(CLI::PositiveNumber);
+  app.add_option("--sn-iters", o.sn_iters, "power iterations per update")->check(positive());
   app.add_option("--sn-variant", o.sn_variant, "sn or bsn (bsn: conv layers)")->check(CLI::IsMember({"sn", "bsn"}));
-  app.add_option("--sn-target", o.sn_target, "target coefficient c (c W / sigma; clamp threshold)")->check(CLI::PositiveNumber);
+  app.add_option("--sn-target", o.sn_target, "target coefficient c (c W / sigma; clamp threshold)")->check(positive());
   app.add_option("--sn-schedule", o.sn_schedule, "for --sn schedule: every:K or ranges 0-500,1000-1500");
   app.add_option("--sn-threshold", o.sn_threshold, "for --sn adaptive: normalise while sigma exceeds this");
   app.add_option("--sn-growth", o.sn_growth, "for --sn adaptive: ... or while sigma grows faster than this per step");
   app.add_option("--loss", o.loss, "hinge or bce")->check(CLI::IsMember({"hinge", "bce"}));
-  app.add_option("--epochs", o.epochs, "epochs to train (in total, when resuming)")->check(CLI::NonNegativeNumber);
-  app.add_option("--iters", o.iters, "cap on iterations per epoch (0: a full pass over the data)");
-  app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.lr, "Adam learning rate for G and D")->check(CLI::PositiveNumber);
+  app.add_option("--epochs", o.epochs, "epochs to train (in total, when resuming)")->check(non_negative());
+  app.add_option("--iters", o.iters, "cap on iterations per epoch (0: a full pass over the data)")->check(non_negative());
+  app.add_option("--batch", o.batch, "batch size")->check(positive());
+  app.add_option("--lr", o.lr, "Adam learning rate for G and D")->check(positive());
   app.add_option("--betas", o.betas, "Adam betas")->expected(2);
-  app.add_option("--n-dis", o.n_dis, "D steps per G step")->check(CLI::PositiveNumber);
+  app.add_option("--n-dis", o.n_dis, "D steps per G step")->check(positive());
   app.add_option("--seed", o.seed, "random seed");
   app.add_option("--device", o.device, "cpu (cuda when built with the CUDA backend)");
   app.add_option("--data", o.data, "MNIST directory (scripts/fetch-mnist.sh), or synthetic:N for a smoke test");
   app.add_option("--out", o.out, "output directory");
-  app.add_option("--log-every", o.log_every, "iterations between metrics.csv rows")->check(CLI::PositiveNumber);
+  app.add_option("--log-every", o.log_every, "iterations between metrics.csv rows")->check(positive());
   app.add_flag("--resume", o.resume, "continue from OUT/checkpoint.ckpt");
   app.add_option("--classifier", o.classifier, "classifier weights for the scores (trained if missing)");
   app.add_flag("--eval-only", o.eval_only, "only score a checkpoint (--checkpoint FILE)");
   app.add_option("--checkpoint", o.checkpoint, "checkpoint to score with --eval-only");
-  app.add_option("--eval-samples", o.eval_samples, "samples scored at the end")->check(CLI::PositiveNumber);
+  app.add_option("--eval-samples", o.eval_samples, "samples scored at the end")->check(positive());
   app.add_flag("--no-eval", o.no_eval, "skip the final scores");
   app.add_option("--dump-samples", o.dump, "N FILE.npy: write N samples as float32 (N,1,28,28)")->expected(2);
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    fs::create_directories(o.out);
+  return run_main("mnist_gan", [&] {
+    ensure_writable_dir(o.out, "--out");
     Trainer t(o);
+    std::unique_ptr<MnistClassifier> scorer = load_scorer(o);
     MnistSplit test = load_data(o.data, false);
 
     if (o.eval_only) {
@@ -390,6 +415,8 @@ int main(int argc, char** argv) {
       t.load_generator(load_checkpoint(o.checkpoint));
     } else {
       MnistSplit train = load_data(o.data, true);
+      SG_CHECK(o.batch <= train.images.shape()[0], "--batch ", o.batch, " is larger than the training set (",
+               train.images.shape()[0], " images from ", o.data, "): not one full batch to train on");
       DataLoader loader(train.images, train.labels, o.batch, true, o.seed + 1, /*drop_last=*/true);
       const std::string metrics_path = o.out + "/metrics.csv", checkpoint_path = o.out + "/checkpoint.ckpt";
       if (o.resume) {
@@ -430,7 +457,7 @@ int main(int argc, char** argv) {
     }
 
     if (o.dump.size() == 2) {
-      int64_t n = std::stoll(o.dump[0]);
+      const int64_t n = parse_integer(o.dump[0], "--dump-samples N");
       SG_CHECK(n > 0, "--dump-samples: expected N > 0, got ", o.dump[0]);
       Generator dump_gen(o.seed + 4);
       save_npy(o.dump[1], t.sample(randn({n, kLatent}, dump_gen)));
@@ -439,12 +466,9 @@ int main(int argc, char** argv) {
     std::printf("outputs in %s: samples.png, samples_epoch_NNN.png, metrics.csv, training.png, checkpoint.ckpt\n",
                 o.out.c_str());
     if (!o.no_eval) {
-      Scores s = evaluate(t, o, test);
+      Scores s = evaluate(t, o, test, std::move(scorer));
       std::printf("fid=%.3f modes=%d kl=%.4f\n", s.fid, s.coverage.modes, s.coverage.kl);
     }
     return 0;
-  } catch (const std::exception& e) {
-    std::cerr << "mnist_gan: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -144,7 +144,7 @@ int main() {
     std::printf("3. A policy in action\n");
     threshold_policy_demo();
     return 0;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // any failure: one line, exit code 1
     std::fprintf(stderr, "sn_tour: %s\n", e.what());
     return 1;
   }

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("loss fell from %.4f to %.6f in %ld steps (%.2f s)\n", first_loss, loss_value, steps, seconds);
     return loss_value < first_loss ? 0 : 1;
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {  // any failure: one line, exit code 1
     std::cerr << "toy_mlp: " << e.what() << "\n";
     return 1;
   }
