@@ -17,8 +17,8 @@ int64_t checked_numel(const Shape& shape, const char* op, std::size_t element_si
   bool overflow = false;
   for (int64_t size : shape) {
     SG_CHECK(size >= 0, op, ": expected non-negative sizes, got shape ", shape_str(shape));
-    overflow |= __builtin_mul_overflow(span, std::max<int64_t>(size, 1), &span);
-    numel *= size;  // cannot overflow while span does not (|numel| <= span)
+    overflow = overflow || __builtin_mul_overflow(span, std::max<int64_t>(size, 1), &span);
+    if (!overflow) numel *= size;  // numel <= span: cannot overflow while span does not
   }
   SG_CHECK(!overflow, op, ": shape ", shape_str(shape), " is too large (its element count",
            element_size > 1 ? str(" times ", element_size, " bytes") : std::string(),

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "fuzz_file.h"
+#include "core/error.h"
 #include "io/idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {

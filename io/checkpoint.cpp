@@ -119,7 +119,7 @@ class HashingReader {
   }
   // Hashes what is left of the body without keeping it.
   void skip_rest() {
-    std::vector<char> buffer(1 << 20);
+    std::vector<char> buffer(1 << 16);
     while (remaining_ > 0) {
       std::size_t n = static_cast<std::size_t>(std::min<uint64_t>(remaining_, buffer.size()));
       in_.read(buffer.data(), static_cast<std::streamsize>(n));

@@ -113,7 +113,7 @@ IdxArray read_idx(const std::string& path) {
   // a corrupt header then fails as "truncated" instead of exhausting memory.
   std::size_t have = 0;
   while (have < expected) {
-    std::size_t target = static_cast<std::size_t>(std::min<uint64_t>(expected, std::max<uint64_t>(have * 2, 1 << 24)));
+    std::size_t target = static_cast<std::size_t>(std::min<uint64_t>(expected, std::max<uint64_t>(have * 2, 1 << 16)));
     array.data.resize(target);
     std::size_t n = in.read(array.data.data() + have, target - have);
     have += n;

@@ -4,6 +4,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build libopenblas-dev doctest-dev zlib1g-dev libcli11-dev libpng-dev)
+# scripts/test.sh --sanitize and scripts/fuzz.sh: clang with its sanitizer and libFuzzer runtimes.
+if [[ ${1:-} == --sanitize ]]; then packages+=(clang libclang-rt-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

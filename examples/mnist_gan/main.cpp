@@ -136,6 +136,28 @@ Tensor g_loss(const std::string& kind, const Tensor& fake) {
   return binary_cross_entropy_with_logits(fake, ones_like(fake));
 }
 
+// "batch=32 (this run: 16), lr=0.0002 (this run: 0.1)": the settings of two identity()
+// strings that differ, so a refused --resume says what to change.
+std::string settings_difference(const std::string& saved, const std::string& current) {
+  auto parse = [](const std::string& text) {
+    std::map<std::string, std::string> out;
+    std::istringstream in(text);
+    for (std::string item; in >> item;) {
+      const auto eq = item.find('=');
+      out[item.substr(0, eq)] = eq == std::string::npos ? "" : item.substr(eq + 1);
+    }
+    return out;
+  };
+  std::map<std::string, std::string> a = parse(saved), b = parse(current);
+  std::string diff;
+  for (const auto& [key, value] : a)
+    if (!b.count(key) || b[key] != value)
+      diff += str(diff.empty() ? "" : ", ", key, "=", value, " (this run: ", b.count(key) ? b[key] : "unset", ")");
+  for (const auto& [key, value] : b)
+    if (!a.count(key)) diff += str(diff.empty() ? "" : ", ", key, " unset (this run: ", value, ")");
+  return diff;
+}
+
 struct Trainer {
   GanOptions o;
   Generator init_gen, z_gen;
@@ -260,8 +282,8 @@ struct Trainer {
     for (const char* key : {"options", "iteration", "epoch", "z_rng", "loader_rng"})
       SG_CHECK(c.meta.count(key), "--resume: ", path, " is not a mnist_gan checkpoint (it has no '", key,
                "' entry; a classifier's or another program's?)");
-    SG_CHECK(c.meta["options"] == o.identity(), "--resume: ", path, " was written by a run with different settings:\n  ",
-             c.meta["options"], "\nthis run:\n  ", o.identity());
+    SG_CHECK(c.meta["options"] == o.identity(), "--resume: ", path, " was written by a run with other settings: ",
+             settings_difference(c.meta["options"], o.identity()));
     load_generator(c);
     d->load_state_dict(with_prefix(c, "D."));
     opt_g->load_state_dict(with_prefix(c, "optG."));
