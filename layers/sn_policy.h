@@ -21,7 +21,9 @@ struct SNTelemetry {
   double sigma_change = 0;     // sigma now minus sigma at the previous step
   double residual = 0;         // ||M v - sigma u|| / sigma for the current u, v
   bool applied = false;        // whether the latest forward normalised
-  double operator_ratio = 0;   // sigma_operator / sigma_matrix (operator estimator only)
+  double operator_ratio = 0;   // sigma_operator / sigma_matrix (operator and certified estimators)
+  std::vector<double> term_sigmas;          // each term's sigma: BSN's two reshapes (sigma is their mean)
+  std::vector<double> top_singular_values;  // the topk option's estimates of the k largest, descending
   std::map<std::string, double> losses;  // training losses handed to sn_end_step
 };
 

@@ -5,6 +5,7 @@
 #include "core/autograd.h"
 #include "core/generator.h"
 #include "layers/conv.h"
+#include "ops/conv_norm.h"
 #include "ops/ops.h"
 
 namespace sg {
@@ -13,32 +14,19 @@ namespace {
 
 constexpr int kWarmupIterations = 15;
 
-struct ConvOperator {
-  int64_t stride = 1, padding = 0;
-  bool transposed = false;
-};
-
-ConvOperator conv_operator(Module& owner) {
-  if (auto* c = dynamic_cast<Conv2d*>(&owner)) return {c->stride, c->padding, false};
-  if (auto* t = dynamic_cast<ConvTranspose2d*>(&owner)) return {t->stride, t->padding, true};
-  detail::throw_error("spectral norm: the operator estimator needs a Conv2d or ConvTranspose2d, got a ",
-                      owner.type_name());
+// The layer's convolution at `input_shape` (1, C, H, W), for the operator and certified
+// estimators (ops/conv_norm.h).
+ConvNormGeometry conv_geometry(Module& owner, const Shape& input_shape) {
+  ConvNormGeometry g;
+  if (auto* c = dynamic_cast<Conv2d*>(&owner)) g.stride = c->stride, g.padding = c->padding;
+  else if (auto* t = dynamic_cast<ConvTranspose2d*>(&owner)) g.stride = t->stride, g.padding = t->padding, g.transposed = true;
+  else detail::throw_error("spectral norm: the operator and certified estimators need a Conv2d or ConvTranspose2d, got a ",
+                           owner.type_name());
+  if (input_shape.size() == 4) g.input_height = input_shape[2], g.input_width = input_shape[3];
+  return g;
 }
 
-Tensor apply_operator(const ConvOperator& op, const Tensor& x, const Tensor& w) {
-  return op.transposed ? conv_transpose2d(x, w, Tensor(), op.stride, op.padding)
-                       : conv2d(x, w, Tensor(), op.stride, op.padding);
-}
-
-// The adjoint A^T y of the linear map A x = apply_operator(x), as the gradient of <y, A x>.
-Tensor apply_adjoint(const ConvOperator& op, const Tensor& y, const Tensor& w, const Shape& input_shape) {
-  Tensor x = zeros(input_shape, {w.dtype(), w.device(), true});
-  GradMode::set_enabled(true);
-  Tensor inner = sum(mul(apply_operator(op, x, w.detach()), y));
-  TensorList g = grad(inner, {x}, Tensor(), false);
-  GradMode::set_enabled(false);
-  return g[0];
-}
+bool uses_conv_geometry(SNEstimator e) { return e == SNEstimator::Operator || e == SNEstimator::Certified; }
 
 Tensor unit(const Tensor& x, double eps) {
   double norm = std::sqrt(sum(mul(x, x)).item());
@@ -68,18 +56,18 @@ SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options
   dim_ = wrap_dim(options_.dim.value_or(dynamic_cast<ConvTranspose2d*>(&owner) ? 1 : 0), w.dim(), "spectral_norm");
   SG_CHECK(options_.variant != SNVariant::BSN || w.dim() == 4, "spectral_norm: the bsn variant is for convolution "
            "kernels (4-d weights), got ", shape_str(w.shape()));
-  if (options_.estimator == SNEstimator::Operator) {
-    conv_operator(owner);
+  if (uses_conv_geometry(options_.estimator)) {
     const Shape& in = options_.operator_input_shape;
-    SG_CHECK(in.size() == 4 && in[0] == 1 && in[2] > 0 && in[3] > 0, "spectral_norm: the operator estimator needs "
-             "operator_input_shape (1, C, H, W) with H, W > 0, got ", shape_str(in));
     const Tensor& kernel = owner.raw_param(p);
+    const ConvNormGeometry g = conv_geometry(owner, in);
+    SG_CHECK(in.size() == 4 && in[0] == 1 && in[2] > 0 && in[3] > 0, "spectral_norm: the operator and certified "
+             "estimators need operator_input_shape (1, C, H, W) with H, W > 0, got ", shape_str(in));
     // Conv2d's weight is (out, in, k, k); ConvTranspose2d's is (in, out, k, k).
-    const int64_t channels = kernel.dim() == 4 ? kernel.shape()[conv_operator(owner).transposed ? 0 : 1] : -1;
+    const int64_t channels = kernel.dim() == 4 ? kernel.shape()[g.transposed ? 0 : 1] : -1;
     SG_CHECK(in[1] == channels, "spectral_norm: operator_input_shape ", shape_str(in), " has ", in[1],
              " channels, but the ", owner.type_name(), " takes ", channels, " input channels");
     try {
-      apply_operator(conv_operator(owner), zeros(in, {kernel.dtype(), kernel.device(), false}), kernel.detach());
+      conv_norm_output_shape(kernel.detach(), g);
     } catch (const Error& e) {
       detail::throw_error("spectral_norm: operator_input_shape ", shape_str(in), " does not fit the ",
                           owner.type_name(), ": ", e.what());
@@ -98,14 +86,17 @@ SpectralNorm::SpectralNorm(Module& owner, SpectralNormOptions options) : options
   add_pair("", dim_);
   if (options_.variant == SNVariant::BSN) add_pair("2", dim_ == 0 ? 1 : 0);
   if (options_.estimator == SNEstimator::Operator) {
-    ConvOperator op = conv_operator(owner);
-    Shape out_shape = apply_operator(op, zeros(options_.operator_input_shape, {w.dtype(), w.device(), false}), w).shape();
-    Tensor& v = owner.register_buffer(buffer_name("op_v"), normal_unit(options_.operator_input_shape, gen, w, options_.eps));
-    Tensor& u = owner.register_buffer(buffer_name("op_u"), normal_unit(out_shape, gen, w, options_.eps));
-    for (int k = 0; k < kWarmupIterations; ++k) {
-      u.copy_(unit(apply_operator(op, v, w), options_.eps));
-      v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
-    }
+    const ConvNormGeometry g = conv_geometry(owner, options_.operator_input_shape);
+    Tensor& v = owner.register_buffer(buffer_name("op_v"), normal_unit(conv_norm_input_shape(w, g), gen, w, options_.eps));
+    Tensor& u = owner.register_buffer(buffer_name("op_u"), normal_unit(conv_norm_output_shape(w, g), gen, w, options_.eps));
+    conv_operator_power_iteration(w, g, u, v, kWarmupIterations, options_.eps);
+  }
+  SG_CHECK(options_.topk >= 0, "spectral_norm: expected topk >= 0, got ", options_.topk);
+  if (options_.topk > 0) {
+    Tensor m = sn_matrix(w, dim_);
+    const int64_t k = std::min<int64_t>(options_.topk, std::min(m.shape()[0], m.shape()[1]));
+    Tensor& block = owner.register_buffer(buffer_name("topk_v"), randn({m.shape()[1], k}, gen, {DType::Float64}));
+    top_singular_values(m, block, kWarmupIterations);
   }
   sigma_buffer_ = owner.register_buffer(buffer_name("sigma"), zeros({1}, {DType::Float64}));
   owner.register_buffer(buffer_name("sigma_previous"), zeros({1}, {DType::Float64}));
@@ -126,6 +117,13 @@ std::vector<SigmaTerm> SpectralNorm::terms(Module& owner) const {
   return out;
 }
 
+// k steps in the configured order. v first on M is u first on M^T with the roles of the
+// vectors swapped, and u . (M v) = v . (M^T u): the same function gives both.
+Tensor SpectralNorm::iterate(const Tensor& matrix, SigmaTerm& term, int iterations) const {
+  return options_.v_first ? power_iteration(matrix.t(), term.v, term.u, iterations, options_.eps)
+                          : power_iteration(matrix, term.u, term.v, iterations, options_.eps);
+}
+
 std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
   NoGradGuard no_grad;
   Tensor w = weight.detach();
@@ -135,14 +133,15 @@ std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
     Tensor m = sn_matrix(w, term.dim);
     switch (options_.estimator) {
       case SNEstimator::Power:
-      case SNEstimator::Operator:  // the matrix pair still gives sigma_matrix for the ratio
-        sigmas.push_back(power_iteration(m, term.u, term.v, options_.power_iterations, options_.eps));
+      case SNEstimator::Operator:   // the matrix pair still gives sigma_matrix for the ratio
+      case SNEstimator::Certified:
+        sigmas.push_back(iterate(m, term, options_.power_iterations));
         last_iterations_ = options_.power_iterations;
         break;
       case SNEstimator::PowerUntil:
         last_iterations_ = 0;
         while (last_iterations_ < options_.max_iterations) {
-          power_iteration(m, term.u, term.v, 1, options_.eps);
+          iterate(m, term, 1);
           ++last_iterations_;
           if (sn_residual(m, term.u, term.v) < options_.tolerance) break;
         }
@@ -157,15 +156,9 @@ std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
       }
     }
   }
-  if (options_.estimator == SNEstimator::Operator) {
-    ConvOperator op = conv_operator(owner);
-    Tensor& u = owner.buffer(buffer_name("op_u"));
-    Tensor& v = owner.buffer(buffer_name("op_v"));
-    for (int k = 0; k < options_.power_iterations; ++k) {
-      u.copy_(unit(apply_operator(op, v, w), options_.eps));
-      v.copy_(unit(apply_adjoint(op, u, w, options_.operator_input_shape), options_.eps));
-    }
-  }
+  if (options_.estimator == SNEstimator::Operator)
+    conv_operator_power_iteration(w, conv_geometry(owner, options_.operator_input_shape), owner.buffer(buffer_name("op_u")),
+                                  owner.buffer(buffer_name("op_v")), options_.power_iterations, options_.eps);
   if (sigmas.size() != all_terms.size()) sigmas.clear();
   return sigmas;
 }
@@ -178,7 +171,7 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   const bool through_iterations = options_.backward == SNBackward::ThroughIterations;
   // through_iterations refines the matrix vectors inside its own graph (below); the
   // operator estimator's vectors are refined here in every case.
-  const bool iterates_in_graph = through_iterations && on && options_.estimator != SNEstimator::Operator;
+  const bool iterates_in_graph = through_iterations && on && !uses_conv_geometry(options_.estimator);
   std::vector<Tensor> refined_sigmas;
   if (training && options_.update == SNUpdate::EveryForward && !iterates_in_graph)
     refined_sigmas = refine(owner, weight);
@@ -190,15 +183,21 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
   for (std::size_t k = 0; k < sigma_terms.size(); ++k) {
     const SigmaTerm& t = sigma_terms[k];
     Tensor term_sigma = k < refined_sigmas.size() ? refined_sigmas[k] : sn_sigma_tensor(sn_matrix(weight, t.dim), t.u, t.v);
+    if (term_sigmas_.size() != sigma_terms.size()) term_sigmas_.resize(sigma_terms.size());
+    term_sigmas_[k] = term_sigma.detach();
     Tensor s = t.weight == 1.0 ? term_sigma : term_sigma * t.weight;
     sigma = sigma.defined() ? add(sigma, s) : s;
   }
-  Tensor operator_sigma;  // differentiable, for the operator estimator
+  Tensor operator_sigma;  // differentiable, for the operator and certified estimators
   if (options_.estimator == SNEstimator::Operator) {
-    ConvOperator op = conv_operator(owner);
+    const ConvNormGeometry g = conv_geometry(owner, options_.operator_input_shape);
     // Copies of u, v: a later forward refines the buffers, and this backward needs these.
     operator_sigma = sum(mul(owner.buffer(buffer_name("op_u")).detach().clone(),
-                             apply_operator(op, owner.buffer(buffer_name("op_v")).detach().clone(), weight)));
+                             conv_norm_apply(weight, g, owner.buffer(buffer_name("op_v")).detach().clone())));
+  } else if (options_.estimator == SNEstimator::Certified) {
+    operator_sigma = certified_conv_norm(weight, conv_geometry(owner, options_.operator_input_shape));
+  }
+  if (operator_sigma.defined()) {
     telemetry_.operator_ratio = operator_sigma.item() / sigma.item();
     sigma = operator_sigma.detach();
   }
@@ -215,7 +214,7 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
 
   const double scale = options_.target;
   Tensor out;
-  if (options_.estimator == SNEstimator::Operator) {
+  if (operator_sigma.defined()) {
     out = div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})),
               options_.backward == SNBackward::DetachSigma ? operator_sigma.detach() : operator_sigma);
   } else if (iterates_in_graph && training) {
@@ -256,9 +255,16 @@ void SpectralNorm::end_step(Module& owner, const std::map<std::string, double>& 
   if (options_.update == SNUpdate::OncePerStep && options_.policy->estimates()) {
     refine(owner, weight);
     double sigma = 0;
-    for (const SigmaTerm& t : terms(owner)) sigma += t.weight * sn_sigma(sn_matrix(weight, t.dim), t.u, t.v);
+    term_sigmas_.clear();
+    for (const SigmaTerm& t : terms(owner)) {
+      const double term_sigma = sn_sigma(sn_matrix(weight, t.dim), t.u, t.v);
+      term_sigmas_.push_back(scalar_tensor(term_sigma, {DType::Float64}));
+      sigma += t.weight * term_sigma;
+    }
     sigma_buffer_.fill_(sigma);
   }
+  if (options_.topk > 0)
+    telemetry_.top_singular_values = top_singular_values(sn_matrix(weight, dim_), owner.buffer(buffer_name("topk_v")));
   Tensor& step = owner.buffer(buffer_name("sn_step"));
   telemetry_.step = static_cast<int64_t>(step.at({0})) + 1;
   step.fill_(static_cast<double>(telemetry_.step));
@@ -275,23 +281,27 @@ void SpectralNorm::end_step(Module& owner, const std::map<std::string, double>& 
   owner.buffer(buffer_name("sn_policy_state")).fill_(options_.policy->state());
 }
 
+std::vector<double> SpectralNorm::exact_spectrum(Module& owner) const {
+  return exact_singular_values(sn_matrix(owner.raw_param(options_.param).detach(), dim_));
+}
+
 double SpectralNorm::exact_sigma(Module& owner) const {
   return exact_top_singular(sn_matrix(owner.raw_param(options_.param).detach(), dim_));
 }
 
 double SpectralNorm::operator_sigma(Module& owner, const Shape& input_shape, int iterations) const {
   NoGradGuard no_grad;
-  ConvOperator op = conv_operator(owner);
   Tensor w = owner.raw_param(options_.param).detach();
+  const ConvNormGeometry g = conv_geometry(owner, input_shape);
   Generator gen(options_.seed + 1);
-  Tensor v = normal_unit(input_shape, gen, w, options_.eps), u;
-  double sigma = 0;
-  for (int k = 0; k < iterations; ++k) {
-    u = unit(apply_operator(op, v, w), options_.eps);
-    v = unit(apply_adjoint(op, u, w, input_shape), options_.eps);
-    sigma = sum(mul(u, apply_operator(op, v, w))).item();
-  }
-  return sigma;
+  Tensor v = normal_unit(conv_norm_input_shape(w, g), gen, w, options_.eps);
+  Tensor u = zeros(conv_norm_output_shape(w, g), {w.dtype(), w.device(), false});
+  return conv_operator_power_iteration(w, g, u, v, iterations, options_.eps);
+}
+
+double SpectralNorm::certified_sigma(Module& owner, const Shape& input_shape) const {
+  NoGradGuard no_grad;
+  return certified_conv_norm(owner.raw_param(options_.param).detach(), conv_geometry(owner, input_shape)).item();
 }
 
 std::string SpectralNorm::describe() const {
@@ -320,7 +330,7 @@ void remove_spectral_norm(Module& module, const std::string& param) {
     module.train(was_training);
   }
   module.remove_parametrization(param);
-  for (const char* what : {"u", "v", "u2", "v2", "op_u", "op_v", "sigma", "sigma_previous", "sn_step", "sn_on", "sn_policy_state"})
+  for (const char* what : {"u", "v", "u2", "v2", "op_u", "op_v", "sigma", "sigma_previous", "sn_step", "sn_on", "sn_policy_state", "topk_v"})
     module.remove_buffer(param + "_" + what);
   if (module.has_param(param + "_gain")) module.remove_parameter(param + "_gain");
   NoGradGuard no_grad;

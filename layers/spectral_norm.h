@@ -31,7 +31,9 @@ enum class SNEstimator {
   PowerUntil,  // iterate until ||M v - sigma u|| / sigma < tolerance, at most max_iterations
   Exact,       // LAPACK SVD: for teaching and verification
   Operator,    // power iteration through the layer's own conv / conv-transpose at
-               // operator_input_shape: the stride- and padding-aware operator norm
+               // operator_input_shape: the stride- and padding-aware operator norm (from below)
+  Certified,   // certified_conv_norm at operator_input_shape (ops/conv_norm.h): an upper
+               // bound of the operator norm, so W / sigma is at most 1 in operator norm
 };
 
 enum class SNUpdate {
@@ -50,8 +52,16 @@ struct SpectralNormOptions {
   SNEstimator estimator = SNEstimator::Power;
   double tolerance = 1e-6;   // PowerUntil
   int max_iterations = 100;  // PowerUntil
-  Shape operator_input_shape;  // Operator: (1, C, H, W) of the layer's input
+  Shape operator_input_shape;  // Operator, Certified: (1, C, H, W) of the layer's input
   SNUpdate update = SNUpdate::EveryForward;
+  // The deprecated torch.nn.utils.spectral_norm's order inside a power-iteration step
+  // (v <- N(M^T u), then u <- N(M v)), to reproduce results of code written against it.
+  // Default false: u first, as torch.nn.utils.parametrizations.spectral_norm.
+  bool v_first = false;
+  // Track the k largest singular values of M (block power iteration, one step per
+  // sn_end_step, persistent block in the "<param>_topk_v" buffer); 0: off. At most
+  // min(h, w) are tracked.
+  int topk = 0;
   std::shared_ptr<SNPolicy> policy;  // default sn_policy::always()
   uint64_t seed = 0;                 // the generator u and v start from
   std::string param = "weight";
@@ -70,6 +80,8 @@ class SpectralNorm : public Parametrization {
   // The latest telemetry. Reading it copies sigma from the device (once, not per forward).
   const SNTelemetry& telemetry() const {
     telemetry_.sigma = sigma_buffer_.at({0});
+    telemetry_.term_sigmas.clear();
+    for (const Tensor& t : term_sigmas_) telemetry_.term_sigmas.push_back(t.item());
     return telemetry_;
   }
   const SpectralNormOptions& options() const { return options_; }
@@ -83,7 +95,11 @@ class SpectralNorm : public Parametrization {
   // On request: the largest singular value of M by SVD, and the operator norm of a
   // convolution at `input_shape` (power iteration to convergence).
   double exact_sigma(Module& owner) const;
+  // Every singular value of M by SVD, descending (the exact counterpart of topk).
+  std::vector<double> exact_spectrum(Module& owner) const;
   double operator_sigma(Module& owner, const Shape& input_shape, int iterations = 200) const;
+  // A certified upper bound of that operator norm (ops/conv_norm.h).
+  double certified_sigma(Module& owner, const Shape& input_shape) const;
 
  private:
   std::vector<SigmaTerm> terms(Module& owner) const;
@@ -95,6 +111,8 @@ class SpectralNorm : public Parametrization {
   int64_t dim_ = 0;
   mutable SNTelemetry telemetry_;
   Tensor sigma_buffer_;  // the owner's "<param>_sigma" buffer (same tensor, moved with it)
+  std::vector<Tensor> term_sigmas_;  // each term's latest sigma, 0-d on the weight's device
+  Tensor iterate(const Tensor& matrix, SigmaTerm& term, int iterations) const;  // in the chosen order
   int last_iterations_ = 0;
 };
 

@@ -14,5 +14,7 @@
 #include "ops/shape.h"
 #include "ops/batch_norm.h"
 #include "ops/conv.h"
+#include "ops/conv_norm.h"
 #include "ops/dropout.h"
 #include "ops/pool.h"
+#include "ops/spectral_norm.h"

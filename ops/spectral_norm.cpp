@@ -13,6 +13,8 @@
 extern "C" void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda,
                         double* s, double* u, const int* ldu, double* vt, const int* ldvt, double* work,
                         const int* lwork, int* info);
+extern "C" void dsyev_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
+                       double* work, const int* lwork, int* info);
 
 namespace sg {
 
@@ -292,6 +294,83 @@ Tensor spectral_normalize_through_iterations(const Tensor& weight, std::vector<S
   }
   if (sigma_out) *sigma_out = sigma.detach();
   return div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})), sigma);
+}
+
+}  // namespace sg
+
+namespace sg {
+
+namespace {
+// Eigenvalues of a symmetric n x n matrix (LAPACK dsyev), descending.
+std::vector<double> symmetric_eigenvalues(std::vector<double> a, int n) {
+  std::vector<double> values(static_cast<std::size_t>(n));
+  const char jobz = 'N', uplo = 'U';
+  int lwork = -1, info = 0;
+  double query = 0;
+  dsyev_(&jobz, &uplo, &n, a.data(), &n, values.data(), &query, &lwork, &info);
+  lwork = std::max(1, static_cast<int>(query));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  dsyev_(&jobz, &uplo, &n, a.data(), &n, values.data(), work.data(), &lwork, &info);
+  SG_CHECK(info == 0, "top_singular_values: LAPACK dsyev failed (info ", info, ")");
+  return {values.rbegin(), values.rend()};
+}
+}  // namespace
+
+std::vector<double> top_singular_values(const Tensor& matrix, Tensor& block, int iterations) {
+  SG_CHECK(matrix.dim() == 2, "top_singular_values: expected a matrix, got ", shape_str(matrix.shape()));
+  const int64_t h = matrix.shape()[0], w = matrix.shape()[1];
+  SG_CHECK(block.dim() == 2 && block.shape()[0] == w && block.shape()[1] >= 1 && block.shape()[1] <= std::min(h, w),
+           "top_singular_values: expected a block of shape (", w, ", k) with 1 <= k <= ", std::min(h, w), ", got ",
+           shape_str(block.shape()));
+  SG_CHECK(iterations >= 1, "top_singular_values: expected iterations >= 1, got ", iterations);
+  const int64_t k = block.shape()[1];
+  const std::vector<double> m = matrix.detach().to(DType::Float64).contiguous().to_vector<double>();
+  std::vector<double> v = block.detach().to(DType::Float64).contiguous().to_vector<double>();  // (w x k), row-major
+  std::vector<double> y(static_cast<std::size_t>(h * k)), z(static_cast<std::size_t>(w * k));
+  const auto bh = static_cast<blasint>(h), bw = static_cast<blasint>(w), bk = static_cast<blasint>(k);
+  for (int it = 0; it < iterations; ++it) {
+    // V <- orth(M^T M V), columns by modified Gram-Schmidt.
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bh, bk, bw, 1.0, m.data(), bw, v.data(), bk, 0.0, y.data(), bk);
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bw, bk, bh, 1.0, m.data(), bw, y.data(), bk, 0.0, z.data(), bk);
+    for (int64_t j = 0; j < k; ++j) {
+      for (int64_t i = 0; i < j; ++i) {
+        double dot = 0;
+        for (int64_t r = 0; r < w; ++r) dot += z[static_cast<std::size_t>(r * k + i)] * z[static_cast<std::size_t>(r * k + j)];
+        for (int64_t r = 0; r < w; ++r) z[static_cast<std::size_t>(r * k + j)] -= dot * z[static_cast<std::size_t>(r * k + i)];
+      }
+      double norm = 0;
+      for (int64_t r = 0; r < w; ++r) norm += z[static_cast<std::size_t>(r * k + j)] * z[static_cast<std::size_t>(r * k + j)];
+      norm = std::sqrt(norm);
+      // A rank-deficient M leaves a zero column: keep it zero (its value then reads 0).
+      for (int64_t r = 0; r < w; ++r) z[static_cast<std::size_t>(r * k + j)] = norm > 1e-300 ? z[static_cast<std::size_t>(r * k + j)] / norm : 0.0;
+    }
+    v.swap(z);
+  }
+  // Rayleigh-Ritz: the singular values of M V are the estimates (from below).
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bh, bk, bw, 1.0, m.data(), bw, v.data(), bk, 0.0, y.data(), bk);
+  std::vector<double> gram(static_cast<std::size_t>(k * k));
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bk, bk, bh, 1.0, y.data(), bk, y.data(), bk, 0.0, gram.data(), bk);
+  std::vector<double> values = symmetric_eigenvalues(gram, static_cast<int>(k));
+  for (double& x : values) x = std::sqrt(std::max(x, 0.0));
+  NoGradGuard no_grad;
+  block.copy_(from_vector(v, {w, k}, {DType::Float64}));
+  return values;
+}
+
+std::vector<double> exact_singular_values(const Tensor& matrix) {
+  SG_CHECK(matrix.dim() == 2, "exact_singular_values: expected a matrix, got ", shape_str(matrix.shape()));
+  const int h = static_cast<int>(matrix.shape()[0]), w = static_cast<int>(matrix.shape()[1]);
+  std::vector<double> a = matrix.detach().to(DType::Float64).contiguous().to_vector<double>();
+  std::vector<double> s(static_cast<std::size_t>(std::min(h, w)));
+  int lwork = -1, info = 0, one = 1;
+  double query = 0, unused = 0;
+  const char job = 'N';
+  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), &unused, &one, &unused, &one, &query, &lwork, &info);
+  lwork = std::max(1, static_cast<int>(query));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), &unused, &one, &unused, &one, work.data(), &lwork, &info);
+  SG_CHECK(info == 0, "exact_singular_values: LAPACK dgesvd failed (info ", info, ") for a ", h, "x", w, " matrix");
+  return s;
 }
 
 }  // namespace sg

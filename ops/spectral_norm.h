@@ -47,6 +47,16 @@ double sn_residual(const Tensor& matrix, const Tensor& u, const Tensor& v);
 // The largest singular value and its vectors by LAPACK's SVD (dgesvd, float64).
 double exact_top_singular(const Tensor& matrix, Tensor* u = nullptr, Tensor* v = nullptr);
 
+// The k largest singular values of M, estimated by one or more steps of block power
+// (subspace) iteration on the persistent (w x k) block V, k <= min(h, w):
+//   V <- orth(M^T M V) (modified Gram-Schmidt), then the singular values of M V
+// (Rayleigh-Ritz), descending. Estimates from below that converge as the block does;
+// `block` is refined in place. For the spectrum telemetry (Liu et al., ICCV 2019:
+// many singular values dropping at once comes with mode collapse).
+std::vector<double> top_singular_values(const Tensor& matrix, Tensor& block, int iterations = 1);
+// Every singular value of M by LAPACK's SVD, descending.
+std::vector<double> exact_singular_values(const Tensor& matrix);
+
 // W_sn = scale * W / sigma with the hand-written backward above. `sigma_out` (if given)
 // receives sigma as a detached 0-d tensor on the weight's device (nothing is read back
 // to the host on a GPU). mode must be ThroughSigma or DetachSigma.

@@ -159,7 +159,7 @@ std::vector<Row> rows() {
          Linear layer(3, 4);
          spectral_norm(layer, {.estimator = SNEstimator::PowerUntil, .max_iterations = 0});
        })},
-      {"SN", "the operator estimator on a Linear layer", "needs a Conv2d or ConvTranspose2d", api([] {
+      {"SN", "the operator estimator on a Linear layer", "need a Conv2d or ConvTranspose2d", api([] {
          Linear layer(3, 4);
          spectral_norm(layer, {.estimator = SNEstimator::Operator, .operator_input_shape = {1, 3, 8, 8}});
        })},

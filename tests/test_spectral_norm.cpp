@@ -511,3 +511,63 @@ TEST_CASE("clamp engages once the true sigma exceeds the target, whatever the ba
       CHECK(exact_top_singular(sn_matrix(effective, 0)) == doctest::Approx(1.0).epsilon(1e-3));
     }
 }
+
+TEST_CASE("block power iteration converges to the k largest singular values of an SVD") {
+  Tensor m = random_f64({6, 9}, 70);
+  Generator gen(71);
+  Tensor block = randn({9, 3}, gen, f64_options());
+  std::vector<double> estimate = top_singular_values(m, block, 300);
+  std::vector<double> exact = exact_singular_values(m);
+  REQUIRE(estimate.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) CHECK(estimate[i] == doctest::Approx(exact[i]).epsilon(1e-8));
+  CHECK(exact.size() == 6);
+  CHECK(exact[0] == doctest::Approx(exact_top_singular(m)).epsilon(1e-12));
+}
+
+TEST_CASE("topk telemetry reports k descending values below the exact spectrum, and the block is a buffer") {
+  Generator gen(4);
+  Linear layer(9, 6, false, gen, DType::Float64);
+  auto sn = spectral_norm(layer, {.topk = 3});
+  CHECK(layer.has_buffer("weight_topk_v"));
+  layer(random_f64({2, 9}, 1));
+  sn_end_step(layer);
+  const std::vector<double>& values = sn->telemetry().top_singular_values;
+  std::vector<double> exact = sn->exact_spectrum(layer);
+  REQUIRE(values.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(values[i] <= exact[i] * (1 + 1e-12));  // Ritz values bound from below
+    if (i > 0) CHECK(values[i] <= values[i - 1]);
+  }
+  // More than min(h, w) is clamped: a (1 x 6) weight has one singular value.
+  Linear single(6, 1, false, gen, DType::Float64);
+  spectral_norm(single, {.topk = 4});
+  CHECK(single.buffer("weight_topk_v").shape() == Shape{6, 1});
+}
+
+TEST_CASE("v_first reproduces the deprecated torch.nn.utils.spectral_norm step order") {
+  // One step from (u0, v0): v1 = N(M^T u0), u1 = N(M v1), sigma = u1 . (M v1) = ||M v1||.
+  Generator gen(8);
+  Linear layer(5, 4, false, gen, DType::Float64);
+  spectral_norm(layer, {.v_first = true});
+  Tensor u0 = layer.buffer("weight_u").clone();
+  Tensor m = layer.raw_param("weight").detach();
+  layer(random_f64({2, 5}, 2));
+  Tensor v1 = matmul(m.t(), u0.unsqueeze(1)).squeeze(1);
+  v1 = v1 * (1.0 / norm_of(v1));
+  Tensor mv = matmul(m, v1.unsqueeze(1)).squeeze(1);
+  Tensor u1 = mv * (1.0 / norm_of(mv));
+  CHECK(max_abs_diff(layer.buffer("weight_v"), v1) < 1e-14);
+  CHECK(max_abs_diff(layer.buffer("weight_u"), u1) < 1e-14);
+}
+
+TEST_CASE("bsn's two sigmas are both in the telemetry, and sigma is their mean") {
+  Generator gen(9);
+  Conv2d conv(2, 3, 3, 1, 1, false, gen, DType::Float64);
+  auto sn = spectral_norm(conv, {.variant = SNVariant::BSN});
+  conv(random_f64({1, 2, 5, 5}, 3));
+  const SNTelemetry& t = sn->telemetry();
+  REQUIRE(t.term_sigmas.size() == 2);
+  CHECK(t.sigma == doctest::Approx((t.term_sigmas[0] + t.term_sigmas[1]) / 2).epsilon(1e-12));
+  Tensor w = conv.raw_param("weight").detach();
+  CHECK(t.term_sigmas[1] == doctest::Approx(sn_sigma(sn_matrix(w, 1), conv.buffer("weight_u2"), conv.buffer("weight_v2"))).epsilon(1e-12));
+}
