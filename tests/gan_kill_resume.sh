@@ -52,4 +52,5 @@ resume=()
 "$gan" "${args[@]}" --out "$work/killed" "${resume[@]}" > "$work/final.log"
 cmp "$work/straight/metrics.csv" "$work/killed/metrics.csv"
 cmp "$work/straight/checkpoint.ckpt" "$work/killed/checkpoint.ckpt"
-echo "$landed of $kills SIGKILLs landed mid-run ($resumes resumes): final metrics.csv and checkpoint byte-identical"
+cmp "$work/straight/lipschitz.csv" "$work/killed/lipschitz.csv"
+echo "$landed of $kills SIGKILLs landed mid-run ($resumes resumes): final metrics.csv, lipschitz.csv and checkpoint byte-identical"

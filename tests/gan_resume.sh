@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A GAN run resumed from a checkpoint continues exactly: training 2 epochs straight
 # and training 1 epoch, then --resume to 2, give byte-identical metrics.csv and
-# checkpoints. Runs the real example on synthetic data (no MNIST needed), for the
+# checkpoints (and lipschitz.csv). Runs the real example on synthetic data (no MNIST needed), for the
 # DCGAN with an adaptive SN policy (BN statistics, SN vectors, policy state, Adam
 # state, both RNGs) and for the MLP-GAN.
 set -euo pipefail
@@ -17,6 +17,7 @@ check() {
   "$gan" "$@" --epochs 2 --out "$work/$name-resumed" --resume > /dev/null
   cmp "$work/$name-straight/metrics.csv" "$work/$name-resumed/metrics.csv"
   cmp "$work/$name-straight/checkpoint.ckpt" "$work/$name-resumed/checkpoint.ckpt"
+  cmp "$work/$name-straight/lipschitz.csv" "$work/$name-resumed/lipschitz.csv"
   echo "$name: resumed run is byte-identical ($(($(wc -l < "$work/$name-straight/metrics.csv") - 1)) metric rows)"
 }
 

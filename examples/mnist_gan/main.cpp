@@ -21,6 +21,7 @@
 #include "io/checkpoint.h"
 #include "io/npy.h"
 #include "layers/spectral_norm.h"
+#include "lipschitz_log.h"
 #include "models.h"
 #include "ops/ops.h"
 #include "optim/adam.h"
@@ -35,7 +36,7 @@ struct GanOptions {
   std::string model = "dcgan", sn = "all", sn_layers, sn_variant = "sn", loss = "hinge", device = "cpu";
   std::string data = "data/mnist", out = "out/gan", classifier = "out/classifier/classifier.ckpt", checkpoint;
   std::string sn_schedule = "every:2";
-  int sn_iters = 1, epochs = 2, n_dis = 1, log_every = 10;
+  int sn_iters = 1, epochs = 2, n_dis = 1, log_every = 10, sn_topk = 0, lipschitz_every = 1;
   int64_t batch = 64, iters = 0, eval_samples = 10000;
   double lr = 2e-4, sn_target = 1.0, sn_threshold = 1.5, sn_growth = 0.05;
   std::vector<double> betas{0.5, 0.999};
@@ -48,7 +49,7 @@ struct GanOptions {
     return str("model=", model, " sn=", sn, " sn_layers=", sn_layers, " sn_variant=", sn_variant, " sn_iters=", sn_iters,
                " sn_target=", sn_target, " loss=", loss, " batch=", batch, " n_dis=", n_dis, " seed=", seed,
                " lr=", lr, " iters=", iters, " data=", data, " sn_schedule=", sn_schedule, " sn_threshold=", sn_threshold,
-               " sn_growth=", sn_growth);
+               " sn_growth=", sn_growth, " sn_topk=", sn_topk);
   }
 };
 
@@ -105,7 +106,8 @@ void attach_spectral_norm(Sequential& d, const GanOptions& o) {
   if (o.sn == "none") return;  // the real baseline: no SN code runs at all
   std::vector<Module*> layers = weight_layers(d);
   for (int k : parse_layers(o.sn_layers, static_cast<int>(layers.size()))) {
-    SpectralNormOptions sn{.power_iterations = o.sn_iters, .target = o.sn_target, .seed = o.seed + 100 + static_cast<uint64_t>(k)};
+    SpectralNormOptions sn{.power_iterations = o.sn_iters, .target = o.sn_target, .topk = o.sn_topk,
+                           .seed = o.seed + 100 + static_cast<uint64_t>(k)};
     if (o.sn_variant == "bsn") {
       if (layers[static_cast<std::size_t>(k)]->raw_param("weight").dim() == 4) sn.variant = SNVariant::BSN;
     } else {
@@ -235,6 +237,13 @@ struct Trainer {
     std::string h = "iteration,epoch,loss_d,loss_g,d_real,d_fake";
     for (const SNLayer& l : sn_layers) h += ",sigma_" + l.name;
     for (const SNLayer& l : sn_layers) h += ",applied_" + l.name;
+    for (const SNLayer& l : sn_layers)  // BSN: each reshape's sigma (sigma is their mean)
+      if (l.sn->options().variant == SNVariant::BSN) h += ",sigma1_" + l.name + ",sigma2_" + l.name;
+    for (const SNLayer& l : sn_layers) {  // --sn-topk: the k largest singular values (k <= the matrix's rank)
+      const std::string block = l.sn->options().param + "_topk_v";
+      if (l.module->has_buffer(block))
+        for (int64_t i = 1; i <= l.module->buffer(block).shape()[1]; ++i) h += str(",sv", i, "_", l.name);
+    }
     return h;
   }
 
@@ -250,6 +259,17 @@ struct Trainer {
       row += buf;
     }
     for (const SNLayer& l : sn_layers) row += l.sn->telemetry().applied ? ",1" : ",0";
+    for (const SNLayer& l : sn_layers)
+      if (l.sn->options().variant == SNVariant::BSN)
+        for (double s : l.sn->telemetry().term_sigmas) {
+          std::snprintf(buf, sizeof buf, ",%.9g", s);
+          row += buf;
+        }
+    for (const SNLayer& l : sn_layers)
+      for (double s : l.sn->telemetry().top_singular_values) {
+        std::snprintf(buf, sizeof buf, ",%.9g", s);
+        row += buf;
+      }
     return row;
   }
 
@@ -325,9 +345,10 @@ void plot_training(const std::string& out_dir, const Trainer& t) {
     return;
   }
   std::string script = out_dir + "/training.gp";
+  const bool lipschitz = fs::exists(out_dir + "/lipschitz.csv");
   write_file_atomically(script, [&](std::ostream& s) {
     s << "set datafile separator ','\nset terminal png size 1000,700\nset output '" << out_dir << "/training.png.tmp'\n"
-      << "set multiplot layout " << (t.sn_layers.empty() ? 1 : 2) << ",1\nset key outside right\nset grid\n"
+      << "set multiplot layout " << 1 + !t.sn_layers.empty() + lipschitz << ",1\nset key outside right\nset grid\n"
       << "set title 'losses'\nset xlabel 'iteration'\n"
       << "plot '" << out_dir << "/metrics.csv' using 1:3 with lines title 'loss D', '' using 1:4 with lines title 'loss G'\n";
     if (!t.sn_layers.empty()) {
@@ -337,6 +358,10 @@ void plot_training(const std::string& out_dir, const Trainer& t) {
           << t.sn_layers[k].name << "'";
       s << "\n";
     }
+    if (lipschitz)
+      s << "set title 'D Lipschitz constant: certified upper bound and empirical lower bound'\nset xlabel 'epoch'\n"
+        << "plot '" << out_dir << "/lipschitz.csv' using 1:2 with linespoints title 'certified (upper)', '' using 1:3 "
+        << "with linespoints title 'empirical (lower)'\n";
     s << "unset multiplot\n";
   });
   if (std::system(("gnuplot '" + script + "' 2>/dev/null").c_str()) == 0)
@@ -400,6 +425,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"all", "none", "clamp", "schedule", "adaptive", "log"}));
   app.add_option("--sn-layers", o.sn_layers, "D weight layers to normalise, e.g. 0,1,2 (default: all)");
   app.add_option("--sn-iters", o.sn_iters, "power iterations per update")->check(positive());
+  app.add_option("--sn-topk", o.sn_topk, "track the K largest singular values of each SN layer (metrics.csv)")
+      ->check(non_negative());
+  app.add_option("--lipschitz-every", o.lipschitz_every, "epochs between D's Lipschitz reports (0: none)")
+      ->check(non_negative());
   app.add_option("--sn-variant", o.sn_variant, "sn or bsn (bsn: conv layers)")->check(CLI::IsMember({"sn", "bsn"}));
   app.add_option("--sn-target", o.sn_target, "target coefficient c (c W / sigma; clamp threshold)")->check(positive());
   app.add_option("--sn-schedule", o.sn_schedule, "for --sn schedule: every:K or ranges 0-500,1000-1500");
@@ -444,10 +473,12 @@ int main(int argc, char** argv) {
       if (o.resume) {
         t.load(checkpoint_path, loader);
         truncate_metrics(metrics_path, t.iteration);
+        truncate_lipschitz(o.out, t.next_epoch - 1);
         std::printf("resumed from %s at epoch %d, iteration %lld\n", checkpoint_path.c_str(), t.next_epoch - 1,
                     static_cast<long long>(t.iteration));
       } else {
         write_file_atomically(metrics_path, [&](std::ostream& out) { out << t.csv_header() << "\n"; });
+        fs::remove(o.out + "/lipschitz.csv");
       }
       std::ofstream metrics(metrics_path, std::ios::app);
       std::cout << "G: " << *t.g << "D: " << *t.d;
@@ -471,6 +502,11 @@ int main(int argc, char** argv) {
         Tensor grid = t.sample(t.fixed_z);
         write_png_grid(o.out + name, grid);
         write_png_grid(o.out + "/samples.png", grid);
+        if (o.lipschitz_every > 0 && epoch % o.lipschitz_every == 0) {
+          // D's bounds on the first 64 test digits (the same ones every epoch).
+          const int64_t n = std::min<int64_t>(64, test.images.shape()[0]);
+          log_lipschitz(o.out, epoch, lipschitz_report(*t.d, {1, 1, 28, 28}, test.images.slice(0, 0, n).to(t.device)));
+        }
         t.save(checkpoint_path, epoch, loader);
         std::fflush(stdout);
       }
