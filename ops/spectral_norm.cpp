@@ -194,21 +194,24 @@ double exact_top_singular(const Tensor& matrix, Tensor* u_out, Tensor* v_out) {
   // LAPACK is column-major: the row-major (h x w) data is the column-major (w x h)
   // matrix M^T, whose SVD is V S U^T: its left vectors are our v, its right ones our u.
   std::vector<double> a = matrix.detach().to(DType::Float64).contiguous().to_vector<double>();
-  std::vector<double> s(static_cast<std::size_t>(std::min(h, w))), left(static_cast<std::size_t>(w) * w),
-      right(static_cast<std::size_t>(h) * h);
+  // The thin SVD ('S'): k = min(h, w) vectors a side, not a full w x w basis (for a
+  // (1 x 6272) weight, 'A' built a 6272 x 6272 matrix and took a second).
+  const int k = std::min(h, w);
+  std::vector<double> s(static_cast<std::size_t>(k)), left(static_cast<std::size_t>(w) * k),
+      right(static_cast<std::size_t>(k) * h);
   int lwork = -1, info = 0;
   double query = 0;
-  const char job = 'A';
-  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), left.data(), &w, right.data(), &h, &query, &lwork, &info);
+  const char job = 'S';
+  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), left.data(), &w, right.data(), &k, &query, &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<double> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), left.data(), &w, right.data(), &h, work.data(), &lwork, &info);
+  dgesvd_(&job, &job, &w, &h, a.data(), &w, s.data(), left.data(), &w, right.data(), &k, work.data(), &lwork, &info);
   SG_CHECK(info == 0, "exact_top_singular: LAPACK dgesvd failed (info ", info, ") for a ", h, "x", w, " matrix");
   TensorOptions options{matrix.dtype(), matrix.device(), false};
   if (v_out) *v_out = from_vector(std::vector<double>(left.begin(), left.begin() + w), options);  // column 0
-  if (u_out) {  // row 0 of the (h x h) column-major VT, i.e. elements 0, h, 2h, ...
+  if (u_out) {  // row 0 of the (k x h) column-major VT, i.e. elements 0, k, 2k, ...
     std::vector<double> u(static_cast<std::size_t>(h));
-    for (int i = 0; i < h; ++i) u[static_cast<std::size_t>(i)] = right[static_cast<std::size_t>(i) * h];
+    for (int i = 0; i < h; ++i) u[static_cast<std::size_t>(i)] = right[static_cast<std::size_t>(i) * k];
     *u_out = from_vector(u, options);
   }
   return s.empty() ? 0.0 : s[0];

@@ -49,7 +49,7 @@ struct GanOptions {
     return str("model=", model, " sn=", sn, " sn_layers=", sn_layers, " sn_variant=", sn_variant, " sn_iters=", sn_iters,
                " sn_target=", sn_target, " loss=", loss, " batch=", batch, " n_dis=", n_dis, " seed=", seed,
                " lr=", lr, " iters=", iters, " data=", data, " sn_schedule=", sn_schedule, " sn_threshold=", sn_threshold,
-               " sn_growth=", sn_growth, " sn_topk=", sn_topk);
+               " sn_growth=", sn_growth, " sn_topk=", sn_topk, " betas=", betas.size() == 2 ? str(betas[0], ",", betas[1]) : "?");
   }
 };
 
