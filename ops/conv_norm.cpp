@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/autograd.h"
-#include "core/parallel.h"
 #include "ops/ops.h"
 
 extern "C" void zheev_(const char* jobz, const char* uplo, const int* n, std::complex<double>* a, const int* lda,
@@ -126,16 +125,15 @@ CircularNorm circular_norm(const Tensor& weight, int64_t stride, int64_t canvas_
   const int64_t mh = canvas_h / stride, mw = canvas_w / stride;
   // K(-f) is the complex conjugate of K(f) for a real kernel (same singular values):
   // half of the second frequency axis is enough.
-  // Frequencies are independent: spread them over the threads, then take the largest.
-  const int64_t half = mw / 2 + 1, count = mh * half;
-  std::vector<double> top(static_cast<std::size_t>(count));
-  parallel_for(count, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t f = begin; f < end; ++f)
-      top[static_cast<std::size_t>(f)] = gram_eigen(k, symbol_at(k, f / half, f % half, mh, mw), false).eigenvalues.back();
-  });
-  const auto argmax = std::max_element(top.begin(), top.end()) - top.begin();
-  const double best = top[static_cast<std::size_t>(argmax)];
-  const int64_t best_f1 = argmax / half, best_f2 = argmax % half;
+  // One frequency at a time: OpenBLAS's LAPACK crashed (zlatrd) when two of sigmagrad's
+  // pool threads ran zheev at once, so this loop stays on the calling thread.
+  double best = -1;
+  int64_t best_f1 = 0, best_f2 = 0;
+  for (int64_t f1 = 0; f1 < mh; ++f1)
+    for (int64_t f2 = 0; f2 <= mw / 2; ++f2) {
+      const double top = gram_eigen(k, symbol_at(k, f1, f2, mh, mw), false).eigenvalues.back();
+      if (top > best) best = top, best_f1 = f1, best_f2 = f2;
+    }
   CircularNorm result;
   result.sigma = std::sqrt(std::max(best, 0.0));
   if (!want_gradient || result.sigma == 0) {
