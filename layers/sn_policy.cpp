@@ -54,6 +54,29 @@ struct Threshold final : SNPolicy {
   bool on = false;
 };
 
+struct Balance final : SNPolicy {
+  Balance(double on, double off, int64_t min) : on_above(on), off_below(off), min_steps(min) {}
+  bool decide(const SNTelemetry& t) override {
+    auto real = t.losses.find("d_real"), fake = t.losses.find("d_fake");
+    const bool known = real != t.losses.end() && fake != t.losses.end();
+    const double gap = known ? real->second - fake->second : 0.0;
+    if (steps_on == 0) {
+      if (known && gap > on_above) steps_on = 1;  // D overpowers G: on
+    } else if (known && steps_on >= static_cast<double>(min_steps) && gap < off_below) {
+      steps_on = 0;  // balanced again, after at least min_steps: off
+    } else {
+      steps_on += 1;
+    }
+    return steps_on > 0;
+  }
+  std::string name() const override { return str("balance gap>", on_above, " off<", off_below); }
+  double state() const override { return steps_on; }
+  void set_state(double s) override { steps_on = s; }
+  double on_above, off_below;
+  int64_t min_steps;
+  double steps_on = 0;  // steps with SN on so far in this stretch; 0 when off
+};
+
 struct Custom final : SNPolicy {
   Custom(std::function<bool(const SNTelemetry&)> r, std::string n) : rule(std::move(r)), label(std::move(n)) {}
   bool decide(const SNTelemetry& t) override { return rule(t); }
@@ -84,6 +107,12 @@ std::shared_ptr<SNPolicy> threshold(double sigma_above, double growth_above, dou
   SG_CHECK(sigma_above > 0 && hysteresis >= 0, "sn_policy::threshold: expected sigma_above > 0 and hysteresis >= 0, "
            "got ", sigma_above, " and ", hysteresis);
   return std::make_shared<Threshold>(sigma_above, growth_above, hysteresis);
+}
+
+std::shared_ptr<SNPolicy> balance(double on_above, double off_below, int64_t min_steps) {
+  SG_CHECK(off_below <= on_above && min_steps >= 0, "sn_policy::balance: expected off_below <= on_above and "
+           "min_steps >= 0, got ", off_below, ", ", on_above, " and ", min_steps);
+  return std::make_shared<Balance>(on_above, off_below, min_steps);
 }
 
 std::shared_ptr<SNPolicy> custom(std::function<bool(const SNTelemetry&)> rule, std::string name) {

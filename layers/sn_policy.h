@@ -54,6 +54,15 @@ std::shared_ptr<SNPolicy> every(int64_t k);
 // growth_above per step; switch off again only once sigma < sigma_above - hysteresis
 // and growth has stopped (hysteresis keeps it from flickering).
 std::shared_ptr<SNPolicy> threshold(double sigma_above, double growth_above = 1e9, double hysteresis = 0.1);
+// Driven by the state of training rather than by sigma: D's real/fake logit gap,
+// gap = losses["d_real"] - losses["d_fake"] (the mean logits the training loop hands to
+// sn_end_step). A wide gap means D separates real from fake with confidence: it is
+// overpowering G, and G's gradients through it vanish or blow up. So: on once the gap
+// exceeds on_above; off again only once it falls below off_below (< on_above: the band
+// between is hysteresis) and SN has been on for at least min_steps steps (no flicker).
+// When the telemetry lacks either logit, the decision stays as it was. Its state (the
+// steps SN has been on, 0 when off) is saved with the state dict.
+std::shared_ptr<SNPolicy> balance(double on_above = 2.0, double off_below = 1.0, int64_t min_steps = 50);
 // A user's own rule.
 std::shared_ptr<SNPolicy> custom(std::function<bool(const SNTelemetry&)> rule, std::string name = "custom");
 

@@ -571,3 +571,48 @@ TEST_CASE("bsn's two sigmas are both in the telemetry, and sigma is their mean")
   Tensor w = conv.raw_param("weight").detach();
   CHECK(t.term_sigmas[1] == doctest::Approx(sn_sigma(sn_matrix(w, 1), conv.buffer("weight_u2"), conv.buffer("weight_v2"))).epsilon(1e-12));
 }
+
+namespace {
+// The balance policy's decision after a step whose mean logits were (d_real, d_fake).
+bool balance_step(SNPolicy& policy, double d_real, double d_fake) {
+  SNTelemetry t;
+  t.losses = {{"d_real", d_real}, {"d_fake", d_fake}};
+  return policy.decide(t);
+}
+}  // namespace
+
+TEST_CASE("the balance policy switches on when D overpowers G and off once balanced, after min_steps") {
+  auto policy = sn_policy::balance(/*on_above=*/2.0, /*off_below=*/1.0, /*min_steps=*/3);
+  CHECK_FALSE(balance_step(*policy, 0.4, -0.2));  // gap 0.6: balanced, stays off
+  CHECK_FALSE(balance_step(*policy, 1.1, -0.8));  // gap 1.9: inside the band, still off
+  CHECK(balance_step(*policy, 1.5, -1.2));        // gap 2.7: D overpowers, on
+  CHECK(balance_step(*policy, 0.3, -0.1));        // balanced, but only 2 steps on so far
+  CHECK(balance_step(*policy, 0.3, -0.1));        // 3 steps on: may switch off at the next decision
+  CHECK_FALSE(balance_step(*policy, 0.3, -0.1));  // gap 0.4 < 1: off
+}
+
+TEST_CASE("the balance policy does not flicker inside its hysteresis band") {
+  auto policy = sn_policy::balance(2.0, 1.0, 0);
+  CHECK(balance_step(*policy, 1.5, -1.0));  // gap 2.5: on
+  for (double gap : {1.9, 1.2, 1.95, 1.05, 1.5}) CHECK(balance_step(*policy, gap, 0.0));  // between 1 and 2: stays on
+  CHECK_FALSE(balance_step(*policy, 0.9, 0.0));  // below 1: off
+  for (double gap : {1.1, 1.99, 1.5}) CHECK_FALSE(balance_step(*policy, gap, 0.0));  // between: stays off
+}
+
+TEST_CASE("the balance policy keeps its decision without logits, and its state rides in the state dict") {
+  auto policy = sn_policy::balance(2.0, 1.0, 10);
+  CHECK(balance_step(*policy, 2.0, -1.0));
+  CHECK(policy->decide(SNTelemetry{}));  // no logits reported: stays on
+  Linear layer(4, 3, false, default_generator(), DType::Float64);
+  auto sn = spectral_norm(layer, {.policy = sn_policy::balance(2.0, 1.0, 10)});
+  layer(ones({1, 4}, {DType::Float64}));
+  sn_end_step(layer, {{"d_real", 1.5}, {"d_fake", -1.5}});
+  CHECK(sn->enabled(layer));
+  auto state = layer.state_dict();
+  CHECK(state.at("weight_sn_policy_state").item() == 1.0);  // on for one step
+  Linear copy(4, 3, false, default_generator(), DType::Float64);
+  auto copy_sn = spectral_norm(copy, {.policy = sn_policy::balance(2.0, 1.0, 10)});
+  copy.load_state_dict(state);
+  sn_end_step(copy, {{"d_real", 0.1}, {"d_fake", 0.0}});  // balanced, but only 2 steps on: stays on
+  CHECK(copy_sn->enabled(copy));
+}

@@ -5,6 +5,7 @@
 //
 //   build/examples/mnist_gan --epochs 2 --out out/gan          (see --help)
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -32,13 +33,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr int kDivergedExitCode = 3;  // a run whose losses became NaN or infinite
+constexpr int64_t kBalanceMinSteps = 50;  // --sn balance: steps SN stays on at least
+
 struct GanOptions {
   std::string model = "dcgan", sn = "all", sn_layers, sn_variant = "sn", loss = "hinge", device = "cpu";
   std::string data = "data/mnist", out = "out/gan", classifier = "out/classifier/classifier.ckpt", checkpoint;
   std::string sn_schedule = "every:2";
   int sn_iters = 1, epochs = 2, n_dis = 1, log_every = 10, sn_topk = 0, lipschitz_every = 1;
   int64_t batch = 64, iters = 0, eval_samples = 10000;
-  double lr = 2e-4, sn_target = 1.0, sn_threshold = 1.5, sn_growth = 0.05;
+  double lr = 2e-4, sn_target = 1.0, sn_threshold = 1.5, sn_growth = 0.05, sn_gap_on = 2.0, sn_gap_off = 1.0;
   std::vector<double> betas{0.5, 0.999};
   uint64_t seed = 0;
   bool resume = false, eval_only = false, no_eval = false;
@@ -49,7 +53,7 @@ struct GanOptions {
     return str("model=", model, " sn=", sn, " sn_layers=", sn_layers, " sn_variant=", sn_variant, " sn_iters=", sn_iters,
                " sn_target=", sn_target, " loss=", loss, " batch=", batch, " n_dis=", n_dis, " seed=", seed,
                " lr=", lr, " iters=", iters, " data=", data, " sn_schedule=", sn_schedule, " sn_threshold=", sn_threshold,
-               " sn_growth=", sn_growth, " sn_topk=", sn_topk, " betas=", betas.size() == 2 ? str(betas[0], ",", betas[1]) : "?");
+               " sn_growth=", sn_growth, " sn_topk=", sn_topk, " sn_gap_on=", sn_gap_on, " sn_gap_off=", sn_gap_off, " betas=", betas.size() == 2 ? str(betas[0], ",", betas[1]) : "?");
   }
 };
 
@@ -75,10 +79,11 @@ MnistSplit load_data(const std::string& source, bool train) {
 // ---- spectral normalisation from the command line -------------------------------------------
 std::vector<int> parse_layers(const std::string& text, int count) {
   std::vector<int> out;
-  if (text.empty()) {
-    for (int i = 0; i < count; ++i) out.push_back(i);
+  if (text.empty() || text == "all" || text == "all-but-last") {
+    for (int i = 0; i < count - (text == "all-but-last" ? 1 : 0); ++i) out.push_back(i);
     return out;
   }
+  if (text == "last") return {count - 1};
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
@@ -118,6 +123,7 @@ void attach_spectral_norm(Sequential& d, const GanOptions& o) {
     else if (o.sn == "schedule") sn.policy = parse_schedule(o.sn_schedule);
     else if (o.sn == "adaptive") sn.policy = sn_policy::threshold(o.sn_threshold, o.sn_growth, 0.1);
     else if (o.sn == "log") sn.policy = sn_policy::log_only();
+    else if (o.sn == "balance") sn.policy = sn_policy::balance(o.sn_gap_on, o.sn_gap_off, kBalanceMinSteps);
     else detail::throw_error("--sn: expected all, none, clamp, schedule, adaptive or log, got \"", o.sn, "\"");
     spectral_norm(*layers[static_cast<std::size_t>(k)], sn);
   }
@@ -230,7 +236,8 @@ struct Trainer {
     metrics[1] = loss_g.item();
     metrics[2] = d_real.mean().item();
     metrics[3] = d_fake.mean().item();
-    sn_end_step(*d, {{"loss_d", metrics[0]}, {"loss_g", metrics[1]}});
+    // The mean logits too: the balance policy reads D's real/fake gap from them.
+    sn_end_step(*d, {{"loss_d", metrics[0]}, {"loss_g", metrics[1]}, {"d_real", metrics[2]}, {"d_fake", metrics[3]}});
   }
 
   std::string csv_header() const {
@@ -421,9 +428,9 @@ int main(int argc, char** argv) {
   GanOptions o;
   CLI::App app{"Train a GAN on MNIST with sigmagrad, with optional spectral normalisation on D"};
   app.add_option("--model", o.model, "dcgan or mlp")->check(CLI::IsMember({"dcgan", "mlp"}));
-  app.add_option("--sn", o.sn, "spectral norm on D: all, none, clamp, schedule, adaptive, log")
-      ->check(CLI::IsMember({"all", "none", "clamp", "schedule", "adaptive", "log"}));
-  app.add_option("--sn-layers", o.sn_layers, "D weight layers to normalise, e.g. 0,1,2 (default: all)");
+  app.add_option("--sn", o.sn, "spectral norm on D: all, none, clamp, schedule, adaptive, log, balance")
+      ->check(CLI::IsMember({"all", "none", "clamp", "schedule", "adaptive", "log", "balance"}));
+  app.add_option("--sn-layers", o.sn_layers, "D weight layers to normalise: 0,1,2, last or all-but-last (default: all)");
   app.add_option("--sn-iters", o.sn_iters, "power iterations per update")->check(positive());
   app.add_option("--sn-topk", o.sn_topk, "track the K largest singular values of each SN layer (metrics.csv)")
       ->check(non_negative());
@@ -434,6 +441,8 @@ int main(int argc, char** argv) {
   app.add_option("--sn-schedule", o.sn_schedule, "for --sn schedule: every:K or ranges 0-500,1000-1500");
   app.add_option("--sn-threshold", o.sn_threshold, "for --sn adaptive: normalise while sigma exceeds this");
   app.add_option("--sn-growth", o.sn_growth, "for --sn adaptive: ... or while sigma grows faster than this per step");
+  app.add_option("--sn-gap-on", o.sn_gap_on, "for --sn balance: on when D's mean real minus fake logit exceeds this");
+  app.add_option("--sn-gap-off", o.sn_gap_off, "for --sn balance: off again below this (after 50 steps on)");
   app.add_option("--loss", o.loss, "hinge or bce")->check(CLI::IsMember({"hinge", "bce"}));
   app.add_option("--epochs", o.epochs, "epochs to train (in total, when resuming)")->check(non_negative());
   app.add_option("--iters", o.iters, "cap on iterations per epoch (0: a full pass over the data)")->check(non_negative());
@@ -490,6 +499,14 @@ int main(int argc, char** argv) {
         double m[4] = {0, 0, 0, 0};
         for (int64_t k = 0; k < per_epoch && loader.next(real, labels); ++k) {
           t.step(loader, real, labels, m);
+          if (!std::isfinite(m[0]) || !std::isfinite(m[1])) {
+            // Not an error of the program: the run diverged. Exit code 3 says so to callers
+            // (examples/sn_study records such runs as diverged).
+            metrics << t.csv_row(epoch, m) << "\n" << std::flush;
+            std::fprintf(stderr, "mnist_gan: diverged: non-finite loss (D %g, G %g) at iteration %lld\n", m[0], m[1],
+                         static_cast<long long>(t.iteration + 1));
+            return kDivergedExitCode;
+          }
           ++t.iteration;
           if (t.iteration % o.log_every == 0) metrics << t.csv_row(epoch, m) << "\n" << std::flush;
           char line[96];
