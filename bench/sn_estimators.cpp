@@ -46,7 +46,7 @@ double median_ms(Module& layer, int reps) {
 int main(int argc, char** argv) {
   CLI::App app{"Cost per step of each SN estimator on the reference DCGAN discriminator's layers"};
   int reps = 20, threads = 0;
-  app.add_option("--reps", reps, "repetitions (median reported)");
+  app.add_option("--reps", reps, "repetitions (median reported)")->check(CLI::Range(1, 100000));
   app.add_option("--threads", threads, "CPU threads (0: all cores)");
   CLI11_PARSE(app, argc, argv);
   if (threads > 0) set_num_threads(threads);

@@ -204,6 +204,8 @@ double circular_conv_norm(const Tensor& weight, int64_t stride, int64_t canvas_h
 std::pair<int64_t, int64_t> certified_canvas(const Tensor& weight, const ConvNormGeometry& g) {
   check_geometry(weight, g, "certified_conv_norm");
   auto [n_h, n_w] = conv_input_size(weight, g);
+  SG_CHECK(n_h > 0 && n_w > 0, "certified_conv_norm: the transposed convolution's output would be ", n_h, "x", n_w,
+           " (input ", g.input_height, "x", g.input_width, ", stride ", g.stride, ", padding ", g.padding, ")");
   SG_CHECK(n_h + 2 * g.padding >= weight.shape()[2] && n_w + 2 * g.padding >= weight.shape()[3],
            "certified_conv_norm: the kernel ", weight.shape()[2], "x", weight.shape()[3], " does not fit the padded input ",
            n_h, "x", n_w, " (padding ", g.padding, ")");
@@ -242,12 +244,13 @@ Tensor conv_norm_apply(const Tensor& weight, const ConvNormGeometry& g, const Te
 // whose last rows a strided conv never reads (conv_transpose2d's shape would differ).
 Tensor conv_norm_adjoint(const Tensor& weight, const ConvNormGeometry& g, const Tensor& y) {
   Tensor x = zeros(conv_norm_input_shape(weight, g), {weight.dtype(), weight.device(), true});
-  const bool was_enabled = GradMode::is_enabled();
-  GradMode::set_enabled(true);
+  struct GradModeOn {  // restored even when the conv throws
+    bool was = GradMode::is_enabled();
+    GradModeOn() { GradMode::set_enabled(true); }
+    ~GradModeOn() { GradMode::set_enabled(was); }
+  } grad_on;
   Tensor inner = sum(mul(conv_norm_apply(weight.detach(), g, x), y.detach()));
-  TensorList grads = grad(inner, {x}, Tensor(), false);
-  GradMode::set_enabled(was_enabled);
-  return grads[0];
+  return grad(inner, {x}, Tensor(), false)[0];
 }
 
 double conv_operator_power_iteration(const Tensor& weight, const ConvNormGeometry& g, Tensor& u, Tensor& v,

@@ -335,17 +335,24 @@ std::vector<double> top_singular_values(const Tensor& matrix, Tensor& block, int
     // V <- orth(M^T M V), columns by modified Gram-Schmidt.
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, bh, bk, bw, 1.0, m.data(), bw, v.data(), bk, 0.0, y.data(), bk);
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, bw, bk, bh, 1.0, m.data(), bw, y.data(), bk, 0.0, z.data(), bk);
-    for (int64_t j = 0; j < k; ++j) {
-      for (int64_t i = 0; i < j; ++i) {
-        double dot = 0;
-        for (int64_t r = 0; r < w; ++r) dot += z[static_cast<std::size_t>(r * k + i)] * z[static_cast<std::size_t>(r * k + j)];
-        for (int64_t r = 0; r < w; ++r) z[static_cast<std::size_t>(r * k + j)] -= dot * z[static_cast<std::size_t>(r * k + i)];
-      }
+    auto column_norm = [&](int64_t j) {
       double norm = 0;
       for (int64_t r = 0; r < w; ++r) norm += z[static_cast<std::size_t>(r * k + j)] * z[static_cast<std::size_t>(r * k + j)];
-      norm = std::sqrt(norm);
-      // A rank-deficient M leaves a zero column: keep it zero (its value then reads 0).
-      for (int64_t r = 0; r < w; ++r) z[static_cast<std::size_t>(r * k + j)] = norm > 1e-300 ? z[static_cast<std::size_t>(r * k + j)] / norm : 0.0;
+      return std::sqrt(norm);
+    };
+    for (int64_t j = 0; j < k; ++j) {
+      const double before = column_norm(j);
+      for (int pass = 0; pass < 2; ++pass)  // twice: one pass leaves rounding error in the directions removed
+        for (int64_t i = 0; i < j; ++i) {
+          double dot = 0;
+          for (int64_t r = 0; r < w; ++r) dot += z[static_cast<std::size_t>(r * k + i)] * z[static_cast<std::size_t>(r * k + j)];
+          for (int64_t r = 0; r < w; ++r) z[static_cast<std::size_t>(r * k + j)] -= dot * z[static_cast<std::size_t>(r * k + i)];
+        }
+      const double norm = column_norm(j);
+      // Beyond M's rank the column is rounding noise: zero it (its value then reads 0)
+      // rather than normalise noise into a vector that is not orthogonal to the rest.
+      const bool keep = norm > 1e-10 * before && norm > 0;
+      for (int64_t r = 0; r < w; ++r) z[static_cast<std::size_t>(r * k + j)] = keep ? z[static_cast<std::size_t>(r * k + j)] / norm : 0.0;
     }
     v.swap(z);
   }

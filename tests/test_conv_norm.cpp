@@ -126,7 +126,7 @@ TEST_CASE("certified_conv_norm passes float64 gradcheck, strides 1 and 2, and tr
     }
 }
 
-TEST_CASE("the certified estimator normalises W by the bound and passes gradcheck") {
+TEST_CASE("the certified estimator normalises W by the bound, and W / certified_conv_norm(W) passes gradcheck") {
   Generator gen(5);
   Conv2d conv(2, 3, 3, 2, 1, false, gen, DType::Float64);
   auto sn = spectral_norm(conv, {.estimator = SNEstimator::Certified, .operator_input_shape = {1, 2, 6, 6}});

@@ -616,3 +616,16 @@ TEST_CASE("the balance policy keeps its decision without logits, and its state r
   sn_end_step(copy, {{"d_real", 0.1}, {"d_fake", 0.0}});  // balanced, but only 2 steps on: stays on
   CHECK(copy_sn->enabled(copy));
 }
+
+TEST_CASE("block power iteration on a rank-deficient matrix reads zeros past the rank, never more than the SVD") {
+  // M = a b^T + c d^T has rank 2: asked for 4 values, the last two are (numerically) 0.
+  Tensor a = random_f64({6, 1}, 81), b = random_f64({1, 8}, 82), c = random_f64({6, 1}, 83), d = random_f64({1, 8}, 84);
+  Tensor m = matmul(a, b) + matmul(c, d);
+  Generator gen(85);
+  Tensor block = randn({8, 4}, gen, f64_options());
+  std::vector<double> estimate = top_singular_values(m, block, 50);
+  std::vector<double> exact = exact_singular_values(m);
+  CHECK(estimate[0] == doctest::Approx(exact[0]).epsilon(1e-10));
+  CHECK(estimate[1] == doctest::Approx(exact[1]).epsilon(1e-10));
+  for (std::size_t i = 2; i < 4; ++i) CHECK(estimate[i] <= 1e-6 * exact[0]);
+}

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "layers/layers.h"
 #include "ops/ops.h"
@@ -50,7 +51,7 @@ void fill_weight_layer(Module& m, LayerLipschitz& row, const LipschitzOptions& o
     g = {conv->stride, conv->padding, row.input_shape[2], row.input_shape[3], false};
   } else if (auto* tconv = dynamic_cast<ConvTranspose2d*>(&m)) {
     g = {tconv->stride, tconv->padding, row.input_shape[2], row.input_shape[3], true};
-  } else {  // Linear: the operator is the matrix, and its SVD is exact
+  } else {  // Linear (the caller checked): the operator is the matrix, and its SVD is exact
     row.reshaped_sigma = row.operator_lower = row.certified_upper = exact_top_singular(w);
     return;
   }
@@ -80,19 +81,31 @@ LipschitzReport lipschitz_report(Sequential& model, const Shape& input_shape, co
                                  LipschitzOptions options) {
   SG_CHECK(!input_shape.empty() && input_shape[0] == 1, "lipschitz_report: expected an input shape (1, ...), got ",
            shape_str(input_shape));
+  SG_CHECK(!model.children().empty(), "lipschitz_report: the model has no layers");
+  // Reading a weight in eval mode still records SN's sigma in its buffer: every buffer
+  // is put back as it was, so a report changes nothing a checkpoint would carry.
+  std::map<std::string, Tensor> saved;
+  for (auto& [name, t] : model.state_dict()) saved[name] = t.detach().clone();
+  struct Restore {
+    Sequential& model;
+    std::map<std::string, Tensor>& saved;
+    ~Restore() { model.load_state_dict(saved); }
+  } restore{model, saved};
   EvalGuard eval(model);
   LipschitzReport report;
   Tensor probe;
   {
     NoGradGuard no_grad;
-    Module& first = *model.children().at(0).second;
-    DType dtype = first.has_param("weight") ? first.param("weight").dtype() : DType::Float32;
-    Device device = first.has_param("weight") ? first.param("weight").device() : Device::cpu();
-    probe = zeros(input_shape, {dtype, device, false});
+    // The model's own dtype and device: its first layer may have no weight (Flatten).
+    std::vector<Tensor> params = model.parameters();
+    const Tensor like = inputs.defined() ? inputs : params.empty() ? Tensor() : params[0];
+    probe = zeros(input_shape, {like.defined() ? like.dtype() : DType::Float32,
+                                like.defined() ? like.device() : Device::cpu(), false});
   }
   for (const auto& [name, child] : model.children()) {
     LayerLipschitz row{name, child->type_name(), probe.shape()};
-    if (child->has_param("weight") && child->type_name() != "BatchNorm1d" && child->type_name() != "BatchNorm2d")
+    if (dynamic_cast<Linear*>(child.get()) || dynamic_cast<Conv2d*>(child.get()) ||
+        dynamic_cast<ConvTranspose2d*>(child.get()))
       fill_weight_layer(*child, row, options);
     else
       row.certified_upper = row.operator_lower = fixed_bound(*child);

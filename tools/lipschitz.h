@@ -40,7 +40,8 @@ struct LipschitzOptions {
 // activations, Flatten/Reshape, pooling, Dropout) at input shape (1, ...), with the
 // weights it computes with in eval mode (SN applied). `inputs` (N, ...), when defined,
 // give the empirical bound; the model's output must be one value per input. The
-// model's training mode is restored afterwards, and nothing else in it changes.
+// model's training mode and every buffer (SN's recorded sigma included) are restored
+// afterwards. A layer type without a known bound is an error.
 LipschitzReport lipschitz_report(Sequential& model, const Shape& input_shape, const Tensor& inputs = Tensor(),
                                  LipschitzOptions options = {});
 

@@ -1,6 +1,8 @@
 #include "classifier_train.h"
 
+#include <cmath>
 #include <cstdio>
+#include <numbers>
 
 #include "io/checkpoint.h"
 #include "ops/ops.h"
@@ -30,15 +32,19 @@ void train_classifier(MnistClassifier& model, const MnistSplit& train, const Mni
   Adam optimizer(model.parameters(), {.lr = options.lr});
   DataLoader loader(train.images, train.labels, options.batch, true, options.seed + 1);
   model.train();
+  // Cosine decay per step, from lr to 0 over the whole run: the last steps fine-tune at a
+  // small rate. (A third of the rate in the last epoch ended at 0.9896 for seed 1; with
+  // the cosine every seed 1-3 ends at 0.990 or above in 3 epochs: README.)
+  const double total_steps = static_cast<double>(options.epochs * loader.batches_per_epoch());
+  int64_t global_step = 0;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
-    // Step decay: the last epoch fine-tunes at a third of the rate.
-    optimizer.set_lr(epoch == options.epochs && options.epochs > 1 ? options.lr / 3 : options.lr);
     loader.start_epoch();
     ProgressBar bar(str("epoch ", epoch, "/", options.epochs), loader.batches_per_epoch());
     Tensor x, y;
     double running_loss = 0;
     int64_t step = 0;
     while (loader.next(x, y)) {
+      optimizer.set_lr(options.lr * 0.5 * (1 + std::cos(std::numbers::pi * static_cast<double>(global_step++) / total_steps)));
       optimizer.zero_grad();
       Tensor loss = cross_entropy(model(x), y);
       loss.backward();

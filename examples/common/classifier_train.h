@@ -12,10 +12,10 @@ struct ClassifierTraining {
   int epochs = 3;
   int64_t batch = 64;
   uint64_t seed = 0;
-  double lr = 1e-3;
+  double lr = 2e-3;  // with the cosine decay: 0.990+ in 3 epochs for seeds 1-3 (README)
 };
 
-// Trains with Adam (the last epoch at a third of the rate) and shows a progress bar;
+// Trains with Adam (the rate decays from lr to 0 along a cosine) and shows a progress bar;
 // prints one line per epoch with its time and the test accuracy.
 void train_classifier(MnistClassifier& model, const MnistSplit& train, const MnistSplit& test,
                       const ClassifierTraining& options);

@@ -502,9 +502,10 @@ int main(int argc, char** argv) {
           if (!std::isfinite(m[0]) || !std::isfinite(m[1])) {
             // Not an error of the program: the run diverged. Exit code 3 says so to callers
             // (examples/sn_study records such runs as diverged).
+            ++t.iteration;
             metrics << t.csv_row(epoch, m) << "\n" << std::flush;
             std::fprintf(stderr, "mnist_gan: diverged: non-finite loss (D %g, G %g) at iteration %lld\n", m[0], m[1],
-                         static_cast<long long>(t.iteration + 1));
+                         static_cast<long long>(t.iteration));
             return kDivergedExitCode;
           }
           ++t.iteration;

@@ -90,6 +90,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     ensure_writable_dir(o.out, "--out");
+    check_study_identity(o);
     std::vector<StudyRun> runs = study_grid(o, split_list(settings), split_list(configs), split_list(seeds));
     std::vector<StudyRun> todo;
     const std::set<std::string> done = finished_runs(o.out);
@@ -115,7 +116,7 @@ int main(int argc, char** argv) {
       return true;
     };
     auto worker = [&](std::size_t limit) {
-      for (std::size_t i = 0; take(limit, i);) {
+      for (std::size_t i = 0; take(limit, i);) try {
         const StudyRun& run = todo[i];
         const std::string dir = o.out + "/runs/" + run.id();
         fs::create_directories(dir);
@@ -138,9 +139,15 @@ int main(int argc, char** argv) {
         std::printf("[%zu/%zu] %s: %s (%.0f s); about %.0f min left\n", finished, todo.size(), run.id().c_str(),
                     row.summary().c_str(), seconds, left / 60);
         std::fflush(stdout);
+      } catch (const std::exception& e) {  // never std::terminate from a worker thread
+        std::lock_guard<std::mutex> lock(mutex);
+        if (failure.empty()) failure = e.what();
+        next = todo.size();
       }
     };
-    if (first_alone) worker(1);
+    // Until the scorer exists (synthetic data: the first run trains it), runs go one at a
+    // time, so that parallel runs never train and save it at once.
+    while (first_alone && !fs::exists(o.classifier) && next < todo.size() && failure.empty()) worker(next + 1);
     std::vector<std::thread> pool;
     for (int j = 0; j < o.jobs; ++j) pool.emplace_back(worker, todo.size());
     for (std::thread& t : pool) t.join();

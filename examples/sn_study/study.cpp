@@ -85,6 +85,7 @@ std::vector<StudyRun> study_grid(const StudyOptions&, const std::vector<std::str
 // ---- results.csv ----------------------------------------------------------------------------
 std::string StudyRow::summary() const {
   if (diverged) return "diverged";
+  if (!scored) return "trained (no scores)";
   char text[96];
   std::snprintf(text, sizeof text, "fid=%.2f modes=%d kl=%.4f", fid, modes, kl);
   return text;
@@ -92,8 +93,8 @@ std::string StudyRow::summary() const {
 
 std::string StudyRow::csv() const {
   char numbers[160];
-  std::snprintf(numbers, sizeof numbers, "%s,%.6g,%d,%.6g", diverged ? "yes" : "no", diverged ? NAN : fid,
-                diverged ? 0 : modes, diverged ? NAN : kl);
+  std::snprintf(numbers, sizeof numbers, "%s,%.6g,%d,%.6g", diverged ? "yes" : "no", scored ? fid : NAN,
+                scored ? modes : 0, scored ? kl : NAN);
   char time[32];
   std::snprintf(time, sizeof time, "%.1f", seconds);
   return str(setting, ",", config, ",", seed, ",", epochs, ",", numbers, ",", sn_on_fraction, ",", final_sigma, ",", time);
@@ -126,6 +127,7 @@ std::vector<StudyRow> read_results(const std::string& dir) {
     row.epochs = static_cast<int>(parse_integer(r[3], "results.csv epochs"));
     row.diverged = r[4] == "yes";
     row.fid = std::strtod(r[5].c_str(), nullptr), row.modes = std::atoi(r[6].c_str()), row.kl = std::strtod(r[7].c_str(), nullptr);
+    row.scored = std::isfinite(row.fid);
     row.sn_on_fraction = r[8], row.final_sigma = r[9], row.seconds = std::strtod(r[10].c_str(), nullptr);
     out.push_back(row);
   }
@@ -133,6 +135,25 @@ std::vector<StudyRow> read_results(const std::string& dir) {
 }
 
 }  // namespace
+
+std::string StudyOptions::identity() const {
+  return str("model=", model, " epochs=", epochs, " iters=", iters, " batch=", batch, " data=", data, " device=", device,
+             " eval_samples=", eval_samples, " lr_scale=", lr_scale, " no_eval=", no_eval);
+}
+
+void check_study_identity(const StudyOptions& o) {
+  const std::string path = o.out + "/study.txt";
+  std::ifstream in(path);
+  std::string saved;
+  std::getline(in, saved);
+  if (saved.empty()) {
+    write_file_atomically(path, [&](std::ostream& out) { out << o.identity() << "\n"; });
+    return;
+  }
+  SG_CHECK(saved == o.identity(), "sn_study: ", o.out, " holds a study with other run settings; its rows would mix "
+           "with these. It was made with:\n  ", saved, "\nthis run:\n  ", o.identity(),
+           "\n(use another --out, or the same settings)");
+}
 
 std::set<std::string> finished_runs(const std::string& dir) {
   std::set<std::string> ids;
@@ -148,11 +169,12 @@ StudyRow collect_row(const StudyRun& run, const std::string& run_dir, bool diver
   std::ifstream log(run_dir + "/log.txt");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   std::smatch m;
-  if (!diverged) {
+  if (!diverged && text.find("fid=") != std::string::npos) {
     SG_CHECK(std::regex_search(text, m, std::regex(R"(fid=([-0-9.eE+naif]+) modes=(\d+) kl=([-0-9.eE+naif]+))")),
              "sn_study: run ", run.id(), " ended without its scores line (", run_dir, "/log.txt)");
     row.fid = std::strtod(m[1].str().c_str(), nullptr), row.modes = std::stoi(m[2].str()),
     row.kl = std::strtod(m[3].str().c_str(), nullptr);
+    row.scored = true;
   }
   // SN statistics from metrics.csv (one row per iteration): the share of rows with
   // applied_<layer> = 1, and the last finite sigma_<layer>.

@@ -17,7 +17,12 @@ struct StudyOptions {
   int64_t iters = 0, batch = 64, eval_samples = 10000, dump_samples = 0;
   double lr_scale = 1.0;  // multiplies every setting's learning rate (tests force a divergence with it)
   bool no_eval = false;
+  std::string identity() const;  // what every run of one study directory must share
 };
+
+// The first start writes OUT/study.txt; a later one with other run settings is an error
+// (its rows would mix with the old ones in results.csv).
+void check_study_identity(const StudyOptions& o);
 
 // An optimiser setting of Miyato et al. 2018, Table 1.
 struct OptimiserSetting {
@@ -49,6 +54,7 @@ struct StudyRow {
   bool diverged = false;
   double fid = 0, kl = 0, seconds = 0;
   int modes = 0;
+  bool scored = false;  // false: diverged, or --no-eval
   std::string sn_on_fraction, final_sigma;  // "layer:value;..."
   std::string summary() const;
   std::string csv() const;
