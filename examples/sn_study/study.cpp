@@ -247,6 +247,45 @@ std::string cell_text(const Cell& c, const std::vector<double> Cell::*field, int
   return text;
 }
 
+// timelines.png: for the adaptive policies (adaptive, balance), the first seed's run at
+// every setting: D's first SN layer's sigma over the iterations, and when SN was on.
+void write_timelines(const std::string& dir, const std::vector<StudyRow>& rows) {
+  struct Trace {
+    std::string title, metrics;
+    std::size_t sigma_column = 0, applied_column = 0;
+  };
+  std::vector<Trace> traces;
+  int64_t first_seed = rows.front().seed;
+  for (const StudyRow& r : rows) first_seed = std::min(first_seed, r.seed);
+  for (const StudyRow& r : rows) {
+    if ((r.config != "adaptive" && r.config != "balance") || r.seed != first_seed) continue;
+    Trace t{r.setting + " " + r.config, dir + "/runs/" + StudyRun{optimiser_setting(r.setting), r.config, r.seed}.id() + "/metrics.csv"};
+    auto csv = read_csv(t.metrics);
+    if (csv.empty()) continue;
+    for (std::size_t c = 0; c < csv[0].size(); ++c) {
+      if (!t.sigma_column && csv[0][c].rfind("sigma_", 0) == 0) t.sigma_column = c + 1;  // gnuplot counts from 1
+      if (!t.applied_column && csv[0][c].rfind("applied_", 0) == 0) t.applied_column = c + 1;
+    }
+    if (t.sigma_column && t.applied_column) traces.push_back(t);
+  }
+  if (traces.empty()) return;
+  write_file_atomically(dir + "/timelines.gp", [&](std::ostream& s) {
+    s << "set datafile separator ','\nset terminal png size 1100,800\nset output '" << dir << "/timelines.png.tmp'\n"
+      << "set multiplot layout 2,1\nset key outside right\nset grid\nset xlabel 'iteration'\n"
+      << "set title \"sigma of D's first SN layer (adaptive policies, first seed)\"\nplot ";
+    for (std::size_t k = 0; k < traces.size(); ++k)
+      s << (k ? ", " : "") << "'" << traces[k].metrics << "' using 1:" << traces[k].sigma_column << " with lines title '"
+        << traces[k].title << "'";
+    s << "\nset title 'SN on (1) or off (0), runs stacked'\nset ytics ()\nplot ";
+    for (std::size_t k = 0; k < traces.size(); ++k)
+      s << (k ? ", " : "") << "'" << traces[k].metrics << "' using 1:($" << traces[k].applied_column << "*0.8+" << 1.2 * k
+        << ") with steps title '" << traces[k].title << "'";
+    s << "\nunset multiplot\n";
+  });
+  if (std::system(("gnuplot '" + dir + "/timelines.gp' 2>/dev/null").c_str()) == 0)
+    fs::rename(dir + "/timelines.png.tmp", dir + "/timelines.png");
+}
+
 }  // namespace
 
 void write_report(const std::string& dir) {
@@ -278,8 +317,8 @@ void write_report(const std::string& dir) {
     for (std::size_t i = 0; i < settings.size(); ++i) md += " --- |";
     md += "\n";
     for (const std::string& c : configs) {
-      md += "| " + c + " |";
-      for (const std::string& s : settings) md += " " + cell_text(cells[{c, s}], field, precision) + " |";
+      md += str("| ", c, " |");
+      for (const std::string& s : settings) md += str(" ", cell_text(cells[{c, s}], field, precision), " |");
       md += "\n";
     }
     return md + "\n";
@@ -319,6 +358,7 @@ void write_report(const std::string& dir) {
   });
   if (std::system(("gnuplot '" + dir + "/study.gp' 2>/dev/null").c_str()) == 0)
     fs::rename(dir + "/study.png.tmp", dir + "/study.png");
+  write_timelines(dir, rows);
 }
 
 }  // namespace sg::examples
