@@ -428,7 +428,8 @@ int main(int argc, char** argv) {
   GanOptions o;
   CLI::App app{"Train a GAN on MNIST with sigmagrad, with optional spectral normalisation on D"};
   app.add_option("--model", o.model, "dcgan or mlp")->check(CLI::IsMember({"dcgan", "mlp"}));
-  app.add_option("--sn", o.sn, "spectral norm on D: all, none, clamp, schedule, adaptive, log, balance")
+  app.add_option("--sn", o.sn, "spectral norm on D: all (default: best supported by the SN study, README), none, clamp, "
+                 "schedule, adaptive, log, balance")
       ->check(CLI::IsMember({"all", "none", "clamp", "schedule", "adaptive", "log", "balance"}));
   app.add_option("--sn-layers", o.sn_layers, "D weight layers to normalise: 0,1,2, last or all-but-last (default: all)");
   app.add_option("--sn-iters", o.sn_iters, "power iterations per update")->check(positive());
