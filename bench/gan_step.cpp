@@ -1,4 +1,4 @@
-// Times one training iteration (D step + G step, shared/reference-models.md) of the
+// Times one training iteration (D step + G step, docs/reference_models.md) of the
 // DCGAN-MNIST or MLP-GAN on random data: 20 warm-up iterations, then N timed ones;
 // prints min / median / max milliseconds.
 //

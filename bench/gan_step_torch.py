@@ -1,4 +1,4 @@
-"""PyTorch peer of bench/gan_step.cpp: the same models (shared/reference-models.md),
+"""PyTorch peer of bench/gan_step.cpp: the same models (docs/reference_models.md),
 the same iteration, the same timing (20 warm-up, N timed, min/median/max ms).
 
     python3 bench/gan_step_torch.py --model dcgan --device cuda --sn 1 --iters 100

@@ -1,4 +1,4 @@
-// Per-op micro-benchmarks at the reference models' shapes (shared/reference-models.md),
+// Per-op micro-benchmarks at the reference models' shapes (docs/reference_models.md),
 // each at 1 and 2 threads: forward alone, and forward + backward. Prints one line per
 // op, shape and thread count with the median of the timed repetitions in microseconds.
 //

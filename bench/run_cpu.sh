@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CPU comparison with PyTorch in one run (shared/reference-models.md): each model with
+# CPU comparison with PyTorch in one run (docs/reference_models.md): each model with
 # SN on D, sigmagrad at 1 and 2 threads, PyTorch (Debian's python3-torch) in its thread
 # mixes, medians and ratios; then the per-op micro-benchmarks. Needs build/ (scripts/build.sh) and, for the peer,
 # /usr/bin/python3 with torch (apt-get install python3-torch).

@@ -1,5 +1,5 @@
 // The MNIST GAN: sigmagrad's main job. Trains the DCGAN (or the MLP-GAN) of
-// shared/reference-models.md with optional spectral normalisation on D, writes sample
+// docs/reference_models.md with optional spectral normalisation on D, writes sample
 // grids, metrics.csv, a training plot and checkpoints, and scores the result with the
 // MNIST classifier's features (MNIST-FID, modes covered, KL from uniform).
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The reference GANs of shared/reference-models.md.
+// The reference GANs of docs/reference_models.md.
 //
 // DCGAN-MNIST
 //   G: Linear(100, 128*7*7), BatchNorm1d(6272), ReLU, reshape (128, 7, 7),
