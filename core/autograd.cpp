@@ -5,7 +5,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "ops/ops.h"
 
 namespace sg {
 
@@ -229,7 +228,7 @@ void execute(const std::shared_ptr<Node>& root, const Tensor& root_grad, bool re
           buffer = input_grads[i];
         } else {
           NoGradGuard no_grad;
-          buffer = add(buffer, input_grads[i]);
+          buffer = buffer.add(input_grads[i]);
         }
       }
       if (--dependencies[next] == 0) ready.push(next);

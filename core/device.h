@@ -24,8 +24,9 @@ struct Device {
   }
 };
 
-// Memory services of one device type. CPU's is built in; CUDA's is registered by
-// the cuda/ backend when it is compiled in.
+// Memory services of one device type. CPU's is built in; CUDA's is registered by the
+// cuda/ backend itself (cuda/context.cu) the first time it is asked for, through the
+// loader that the dispatch point (kernels/kernels.cpp) sets: core/ knows no backend.
 class DeviceInterface {
  public:
   virtual ~DeviceInterface() = default;
@@ -41,5 +42,11 @@ class DeviceInterface {
 DeviceInterface& device_interface(DeviceType type);
 void register_device_interface(DeviceType type, DeviceInterface* iface);
 bool device_available(DeviceType type);
+// Moves nbytes from src (on src_device) to dst (on dst_device): host to device, device
+// to host, or within one device, by that device's interface.
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes);
+// A function that registers a device type's interface (if it can) when first needed.
+using DeviceLoader = bool (*)();
+void set_device_loader(DeviceType type, DeviceLoader loader);
 
 }  // namespace sg

@@ -8,7 +8,6 @@
 #include <new>
 
 #include "core/error.h"
-#include "cuda/backend.h"
 
 namespace sg {
 
@@ -89,12 +88,18 @@ CpuInterface& cpu_interface() {
 }
 
 DeviceInterface* g_interfaces[kNumDeviceTypes] = {nullptr, nullptr};
+DeviceLoader g_loaders[kNumDeviceTypes] = {nullptr, nullptr};
+
+// Lets a backend that registers itself lazily (CUDA: only once a GPU is found) do so.
+void load(DeviceType type) {
+  if (DeviceLoader loader = g_loaders[static_cast<int>(type)]) loader();
+}
 
 }  // namespace
 
 DeviceInterface& device_interface(DeviceType type) {
   if (type == DeviceType::CPU) return cpu_interface();
-  if (type == DeviceType::CUDA) cuda::available();  // registers the CUDA interface when a GPU is present
+  if (!g_interfaces[static_cast<int>(type)]) load(type);
   DeviceInterface* iface = g_interfaces[static_cast<int>(type)];
   SG_CHECK(iface, "device cuda is not available: sigmagrad was built without CUDA "
                   "or no GPU was found (expected a CUDA device, found none)");
@@ -105,8 +110,17 @@ void register_device_interface(DeviceType type, DeviceInterface* iface) {
   g_interfaces[static_cast<int>(type)] = iface;
 }
 
+void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
+  if (src_device.is_cpu() && dst_device.is_cpu()) std::memcpy(dst, src, nbytes);
+  else if (src_device.is_cpu()) device_interface(dst_device.type).copy_from_host(dst, src, nbytes, dst_device.index);
+  else if (dst_device.is_cpu()) device_interface(src_device.type).copy_to_host(dst, src, nbytes, src_device.index);
+  else device_interface(dst_device.type).copy_within(dst, src, nbytes, dst_device.index);
+}
+
+void set_device_loader(DeviceType type, DeviceLoader loader) { g_loaders[static_cast<int>(type)] = loader; }
+
 bool device_available(DeviceType type) {
-  if (type == DeviceType::CUDA) cuda::available();
+  if (type != DeviceType::CPU && !g_interfaces[static_cast<int>(type)]) load(type);
   return type == DeviceType::CPU || g_interfaces[static_cast<int>(type)] != nullptr;
 }
 

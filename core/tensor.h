@@ -108,6 +108,7 @@ class Tensor {
   Tensor flatten(int64_t start_dim = 0, int64_t end_dim = -1) const;
 
   // --- math shortcuts (each calls the op of the same name in ops/) -------------
+  Tensor add(const Tensor& other) const;  // differentiable this + other
   Tensor sum() const;
   Tensor sum(const std::vector<int64_t>& dims, bool keepdim = false) const;
   Tensor mean() const;

@@ -97,8 +97,9 @@ T* ptr(const Tensor& t) {
 
 void batch_norm_forward(const Tensor& x, const Tensor& y, const Tensor& x_hat, const Tensor& inv_std,
                         const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                        const Tensor& running_var, int64_t n, int64_t c, int64_t s, bool training, double momentum,
+                        const Tensor& running_var, const BatchNormShape& shape, bool training, double momentum,
                         double eps) {
+  const int64_t n = shape.n, c = shape.c, s = shape.s;
   Tensor mean = empty({c}, {x.dtype(), x.device(), false});
   dispatch_float(x.dtype(), "batch_norm", [&](auto zero) {
     using T = decltype(zero);
@@ -113,8 +114,9 @@ void batch_norm_forward(const Tensor& x, const Tensor& y, const Tensor& x_hat, c
 }
 
 void batch_norm_backward(const Tensor& grad, const Tensor& x_hat, const Tensor& inv_std, const Tensor& weight,
-                         const Tensor& dx, const Tensor& dweight, const Tensor& dbias, int64_t n, int64_t c, int64_t s,
+                         const Tensor& dx, const Tensor& dweight, const Tensor& dbias, const BatchNormShape& shape,
                          bool training) {
+  const int64_t n = shape.n, c = shape.c, s = shape.s;
   Tensor sums = empty({2 * c}, {DType::Float64, grad.device(), false});
   dispatch_float(grad.dtype(), "batch_norm_backward", [&](auto zero) {
     using T = decltype(zero);

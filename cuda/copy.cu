@@ -1,7 +1,8 @@
-// Copies and fills on the GPU: the CUDA side of ops/copy.cpp.
+// Copies, fills and in-place updates on the GPU: the CUDA side of cpu/copy.cpp.
 #include "cuda/backend.h"
 #include "cuda/context.cuh"
-#include "ops/elementwise.h"
+#include "kernels/dtype_dispatch.h"
+#include "kernels/pointwise.h"
 
 namespace sg::cuda {
 
@@ -49,6 +50,15 @@ void fill(const Tensor& dst, double value) {
     fill_kernel<<<blocks(n), kThreads, 0, stream()>>>(static_cast<T*>(dst.raw_data()), static_cast<T>(value), n, g);
   });
   check_launch("fill");
+}
+
+// The sum as a new tensor, then copied into place: dst may be any view.
+void add_scaled_inplace(const Tensor& dst, const Tensor& other, double alpha) {
+  copy(dst, cuda::map_binary(dst, other, dst.shape(), fn::AddScaled{alpha}, "add_"));
+}
+
+void scale_inplace(const Tensor& dst, double factor) {
+  copy(dst, cuda::map_unary(dst.contiguous(), fn::Scale{factor}, "mul_"));
 }
 
 }  // namespace sg::cuda

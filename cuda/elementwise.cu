@@ -1,12 +1,10 @@
-// Elementwise kernels: the CUDA side of ops/elementwise.h's map_unary / map_binary.
-// The scalar math is the ops' own functors (ops/*.h, marked SG_HD), instantiated here
-// for the GPU, so the CPU and CUDA paths compute with the very same expressions.
+// Elementwise kernels: the CUDA side of map_unary / map_binary (kernels/kernels.h).
+// The scalar math is the functors of kernels/pointwise.h (marked SG_HD), instantiated
+// here for the GPU from the same list the CPU build uses, so both devices compute with
+// the very same expressions and neither can miss a functor the other has.
+#include "cuda/backend.h"
 #include "cuda/context.cuh"
-#include "ops/activations.h"
-#include "ops/arithmetic.h"
-#include "ops/elementwise.h"
-#include "ops/loss.h"
-#include "ops/math.h"
+#include "kernels/pointwise.h"
 
 namespace sg::cuda {
 
@@ -64,39 +62,10 @@ Tensor map_binary(const Tensor& a, const Tensor& b, const Shape& shape, F f, con
   return out;
 }
 
-// Every functor the ops use, instantiated for the GPU.
+// Every functor of kernels/pointwise.h, instantiated for the GPU.
 #define SG_UNARY(F) template Tensor map_unary<F>(const Tensor&, F, const char*);
 #define SG_BINARY(F) template Tensor map_binary<F>(const Tensor&, const Tensor&, const Shape&, F, const char*);
-SG_UNARY(fn::Neg)
-SG_UNARY(fn::Scale)
-SG_UNARY(fn::Pow)
-SG_UNARY(fn::Exp)
-SG_UNARY(fn::Log)
-SG_UNARY(fn::Sqrt)
-SG_UNARY(fn::Abs)
-SG_UNARY(fn::FiniteOrZero)
-SG_UNARY(fn::Clamp)
-SG_UNARY(fn::Relu)
-SG_UNARY(fn::LeakyRelu)
-SG_UNARY(fn::Sigmoid)
-SG_UNARY(fn::Tanh)
-SG_UNARY(fn::Softplus)
-SG_BINARY(fn::Add)
-SG_BINARY(fn::AddScaled)
-SG_BINARY(fn::Sub)
-SG_BINARY(fn::Mul)
-SG_BINARY(fn::Div)
-SG_BINARY(fn::DivGradDenominator)
-SG_BINARY(fn::PowGrad)
-SG_BINARY(fn::SqrtGrad)
-SG_BINARY(fn::AbsGrad)
-SG_BINARY(fn::ClampGrad)
-SG_BINARY(fn::ReluGrad)
-SG_BINARY(fn::LeakyReluGrad)
-SG_BINARY(fn::SigmoidGrad)
-SG_BINARY(fn::TanhGrad)
-SG_BINARY(fn::SoftplusGrad)
-SG_BINARY(fn::BceWithLogits)
-SG_BINARY(fn::BceGradLogits)
+SG_UNARY_FUNCTORS(SG_UNARY)
+SG_BINARY_FUNCTORS(SG_BINARY)
 
 }  // namespace sg::cuda

@@ -8,7 +8,7 @@ namespace sg::cuda {
 namespace {
 
 template <class T>
-__global__ void max_pool_kernel(const T* x, T* y, int64_t* argmax, PoolShape p, int64_t total) {
+__global__ void max_pool_kernel(const T* x, T* y, int64_t* argmax, PoolGeometry p, int64_t total) {
   SG_CUDA_LOOP(o, total) {
     const int64_t ow = o % p.out_w, oh = (o / p.out_w) % p.out_h, plane = o / (p.out_w * p.out_h);
     const int64_t ih0 = oh * p.stride - p.padding, iw0 = ow * p.stride - p.padding;
@@ -39,7 +39,7 @@ __device__ inline void covering(int64_t in, int64_t kernel, int64_t stride, int6
 struct Covering {
   int64_t plane, oh_lo, oh_hi, ow_lo, ow_hi;
 };
-__device__ inline Covering windows_covering(int64_t e, const PoolShape& p) {
+__device__ inline Covering windows_covering(int64_t e, const PoolGeometry& p) {
   Covering c;
   const int64_t iw = e % p.width, ih = (e / p.width) % p.height;
   c.plane = e / (p.width * p.height);
@@ -49,7 +49,7 @@ __device__ inline Covering windows_covering(int64_t e, const PoolShape& p) {
 }
 
 template <class T>
-__global__ void max_pool_backward_kernel(const T* g, const int64_t* argmax, T* dx, PoolShape p, int64_t total) {
+__global__ void max_pool_backward_kernel(const T* g, const int64_t* argmax, T* dx, PoolGeometry p, int64_t total) {
   SG_CUDA_LOOP(e, total) {
     const Covering c = windows_covering(e, p);
     T sum = 0;
@@ -63,7 +63,7 @@ __global__ void max_pool_backward_kernel(const T* g, const int64_t* argmax, T* d
 }
 
 template <class T>
-__global__ void avg_pool_kernel(const T* x, T* y, PoolShape p, int64_t total) {
+__global__ void avg_pool_kernel(const T* x, T* y, PoolGeometry p, int64_t total) {
   SG_CUDA_LOOP(o, total) {
     const int64_t ow = o % p.out_w, oh = (o / p.out_w) % p.out_h, plane = o / (p.out_w * p.out_h);
     const int64_t ih0 = oh * p.stride - p.padding, iw0 = ow * p.stride - p.padding;
@@ -76,7 +76,7 @@ __global__ void avg_pool_kernel(const T* x, T* y, PoolShape p, int64_t total) {
 }
 
 template <class T>
-__global__ void avg_pool_backward_kernel(const T* g, T* dx, PoolShape p, int64_t total) {
+__global__ void avg_pool_backward_kernel(const T* g, T* dx, PoolGeometry p, int64_t total) {
   SG_CUDA_LOOP(e, total) {
     const Covering c = windows_covering(e, p);
     T sum = 0;
@@ -88,7 +88,7 @@ __global__ void avg_pool_backward_kernel(const T* g, T* dx, PoolShape p, int64_t
 
 }  // namespace
 
-void max_pool_forward(const Tensor& x, const Tensor& y, const Tensor& argmax, const PoolShape& p) {
+void max_pool_forward(const Tensor& x, const Tensor& y, const Tensor& argmax, const PoolGeometry& p) {
   dispatch_float(x.dtype(), "max_pool2d", [&](auto zero) {
     using T = decltype(zero);
     max_pool_kernel<<<blocks(y.numel()), kThreads, 0, stream()>>>(x.data<T>(), y.data<T>(), argmax.data<int64_t>(), p,
@@ -97,7 +97,7 @@ void max_pool_forward(const Tensor& x, const Tensor& y, const Tensor& argmax, co
   check_launch("max_pool2d");
 }
 
-void max_pool_backward(const Tensor& grad, const Tensor& argmax, const Tensor& dx, const PoolShape& p) {
+void max_pool_backward(const Tensor& grad, const Tensor& argmax, const Tensor& dx, const PoolGeometry& p) {
   dispatch_float(grad.dtype(), "max_pool2d_backward", [&](auto zero) {
     using T = decltype(zero);
     max_pool_backward_kernel<<<blocks(dx.numel()), kThreads, 0, stream()>>>(grad.data<T>(), argmax.data<int64_t>(),
@@ -106,7 +106,7 @@ void max_pool_backward(const Tensor& grad, const Tensor& argmax, const Tensor& d
   check_launch("max_pool2d_backward");
 }
 
-void avg_pool_forward(const Tensor& x, const Tensor& y, const PoolShape& p) {
+void avg_pool_forward(const Tensor& x, const Tensor& y, const PoolGeometry& p) {
   dispatch_float(x.dtype(), "avg_pool2d", [&](auto zero) {
     using T = decltype(zero);
     avg_pool_kernel<<<blocks(y.numel()), kThreads, 0, stream()>>>(x.data<T>(), y.data<T>(), p, y.numel());
@@ -114,7 +114,7 @@ void avg_pool_forward(const Tensor& x, const Tensor& y, const PoolShape& p) {
   check_launch("avg_pool2d");
 }
 
-void avg_pool_backward(const Tensor& grad, const Tensor& dx, const PoolShape& p) {
+void avg_pool_backward(const Tensor& grad, const Tensor& dx, const PoolGeometry& p) {
   dispatch_float(grad.dtype(), "avg_pool2d_backward", [&](auto zero) {
     using T = decltype(zero);
     avg_pool_backward_kernel<<<blocks(dx.numel()), kThreads, 0, stream()>>>(grad.data<T>(), dx.data<T>(), p,

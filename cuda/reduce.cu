@@ -58,7 +58,8 @@ __global__ void extreme_backward_kernel(const T* grad, const int64_t* indices, T
 
 }  // namespace
 
-void sum_block(const Tensor& x, const Tensor& out, int64_t outer, int64_t reduced, int64_t inner) {
+void sum_block(const Tensor& x, const Tensor& out, const ReduceBlock& block) {
+  const int64_t outer = block.outer, reduced = block.reduced, inner = block.inner;
   if (outer * inner == 0) return;
   dispatch_float(x.dtype(), "sum", [&](auto zero) {
     using T = decltype(zero);
@@ -68,8 +69,8 @@ void sum_block(const Tensor& x, const Tensor& out, int64_t outer, int64_t reduce
   check_launch("sum");
 }
 
-void extreme(const Tensor& x, const Tensor& values, const Tensor& indices, int64_t outer, int64_t reduced,
-             int64_t inner, bool is_max) {
+void extreme(const Tensor& x, const Tensor& values, const Tensor& indices, const ReduceBlock& block, bool is_max) {
+  const int64_t outer = block.outer, reduced = block.reduced, inner = block.inner;
   dispatch_float(x.dtype(), is_max ? "max" : "min", [&](auto zero) {
     using T = decltype(zero);
     extreme_kernel<<<blocks(outer * inner), kThreads, 0, stream()>>>(x.data<T>(), values.data<T>(),
@@ -79,8 +80,8 @@ void extreme(const Tensor& x, const Tensor& values, const Tensor& indices, int64
   check_launch(is_max ? "max" : "min");
 }
 
-void extreme_backward(const Tensor& grad, const Tensor& indices, const Tensor& grad_in, int64_t outer,
-                      int64_t reduced, int64_t inner) {
+void extreme_backward(const Tensor& grad, const Tensor& indices, const Tensor& grad_in, const ReduceBlock& block) {
+  const int64_t outer = block.outer, reduced = block.reduced, inner = block.inner;
   dispatch_float(grad.dtype(), "max_backward", [&](auto zero) {
     using T = decltype(zero);
     extreme_backward_kernel<<<blocks(outer * inner), kThreads, 0, stream()>>>(

@@ -3,6 +3,7 @@
 #include "ops/activations.h"
 
 #include "core/autograd.h"
+#include "ops/elementwise.h"
 
 namespace sg {
 

@@ -4,6 +4,7 @@
 
 #include "core/autograd.h"
 #include "ops/reduce.h"
+#include "ops/elementwise.h"
 
 namespace sg {
 

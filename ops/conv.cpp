@@ -4,15 +4,16 @@
 //   backward  dWm = G_t cols^T,  dx = col2im(Wm^T G_t),  db = sum of G over (N, Ho, Wo)
 // conv_transpose2d is the same GEMMs read the other way round: its forward is conv2d's
 // input-gradient, and its input-gradient is conv2d's forward.
-// On the CPU the same products run on small groups of images (ops/conv_cpu.cpp: the
-// columns stay in cache, no whole-batch permute); on a GPU as the whole-batch GEMMs below.
+// Below, these GEMMs are written for the whole batch: the textbook computation, which
+// runs on every device. The CPU has a faster kernel for the same products
+// (cpu::conv2d_forward and friends in cpu/conv.cpp: small groups of images whose columns
+// stay in cache, no whole-batch permute), used when fast_kernels_for offers it and pinned
+// to this computation by tests/test_fast_paths.cpp.
 #include "ops/conv.h"
 
 #include "core/autograd.h"
 #include "ops/arithmetic.h"
-#include "ops/conv_cpu.h"
 #include "ops/elementwise.h"
-#include "ops/im2col.h"
 #include "ops/matmul.h"
 #include "ops/reduce.h"
 
@@ -50,83 +51,110 @@ Tensor add_channel_bias(const Tensor& y, const Tensor& bias) {
   return bias.defined() ? map_binary(y, bias.reshape({1, -1, 1, 1}), fn::Add{}, "conv_bias") : y;
 }
 
+// The operand as the kernels read it; no graph node (the op records its own).
+Tensor contiguous_copy(const Tensor& t) {
+  NoGradGuard no_grad;
+  return t.contiguous();
+}
+
+// ---- the textbook computation: one GEMM for the whole batch --------------------------------
+
+// y = W cols (+ b); `columns` receives cols = im2col(x), (C*kh*kw, N*Ho*Wo).
+Tensor conv2d_reference_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g,
+                                Tensor* columns) {
+  NoGradGuard no_grad;
+  Tensor cols = kernels_for(x).im2col(x, g);
+  Tensor y_t = matmul(w.reshape({w.shape()[0], -1}), cols);  // (O, N*L)
+  if (columns) *columns = cols;
+  return add_channel_bias(batch_first(y_t, g.batch, g.out_h(), g.out_w()), bias);
+}
+
+// dx = col2im(W^T G),  dW = G cols^T,  db = sum of G over (N, Ho, Wo)
+TensorList conv2d_reference_backward(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& columns,
+                                     const ConvGeometry& g, const std::vector<bool>& needs) {
+  Tensor grad_t = channels_first(grad);  // (O, N*L)
+  Tensor w_matrix = w.reshape({w.shape()[0], -1});
+  Tensor dx, dw, db;
+  if (needs[0]) dx = kernels_for(grad).col2im(matmul(w_matrix.t(), grad_t).contiguous(), g);
+  if (needs[1]) {
+    Tensor cols = columns.defined() ? columns : kernels_for(x).im2col(x, g);
+    dw = matmul(grad_t, cols.t()).reshape(w.shape());
+  }
+  if (needs[2]) db = sum(grad, {0, 2, 3});
+  return TensorList{dx, dw, db};
+}
+
+// y = col2im(W^T x_cols) (+ b): conv2d's input gradient, with x as the upstream gradient.
+Tensor conv_transpose2d_reference_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
+                                          const ConvGeometry& g) {
+  NoGradGuard no_grad;
+  Tensor cols = matmul(w.reshape({w.shape()[0], -1}).t(), channels_first(x));  // (Cout*kh*kw, N*H*W)
+  return add_channel_bias(kernels_for(x).col2im(cols.contiguous(), g), bias);
+}
+
+// dx = W grad_cols (conv2d's forward),  dW = x grad_cols^T,  db = sum of G over (N, H, W)
+TensorList conv_transpose2d_reference_backward(const Tensor& grad, const Tensor& x, const Tensor& w,
+                                               const ConvGeometry& g, const std::vector<bool>& needs) {
+  Tensor grad_cols = kernels_for(grad).im2col(grad.contiguous(), g);  // (Cout*kh*kw, N*H*W)
+  Tensor dx, dw, db;
+  if (needs[0])
+    dx = batch_first(matmul(w.reshape({w.shape()[0], -1}), grad_cols), x.shape()[0], x.shape()[2], x.shape()[3]);
+  if (needs[1]) dw = matmul(channels_first(x), grad_cols.t()).reshape(w.shape());
+  if (needs[2]) db = sum(grad, {0, 2, 3});
+  return TensorList{dx, dw, db};
+}
+
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
-  check_conv_args("conv2d", x, weight, bias, stride, padding, 1, 0);
-  const int64_t n = x.shape()[0], out_channels = weight.shape()[0];
-  ConvGeometry g{n, x.shape()[1], x.shape()[2], x.shape()[3], weight.shape()[2], weight.shape()[3], stride, padding};
-  SG_CHECK(g.height + 2 * padding >= g.kernel_h && g.width + 2 * padding >= g.kernel_w,
-           "conv2d: kernel ", g.kernel_h, "x", g.kernel_w, " is larger than the padded input ", shape_str(x.shape()));
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, int64_t stride, int64_t padding) {
+  check_conv_args("conv2d", x_in, weight_in, bias, stride, padding, 1, 0);
+  ConvGeometry g{x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], x_in.shape()[3], weight_in.shape()[2],
+                 weight_in.shape()[3], stride, padding};
+  SG_CHECK(g.height + 2 * padding >= g.kernel_h && g.width + 2 * padding >= g.kernel_w, "conv2d: kernel ",
+           g.kernel_h, "x", g.kernel_w, " is larger than the padded input ", shape_str(x_in.shape()));
+  const Tensor x = contiguous_copy(x_in), weight = contiguous_copy(weight_in);
   // The weight gradient needs the columns again: keep them (when a graph is recorded)
   // rather than redo the im2col in the backward. saved_x still guards x against in-place edits.
-  const bool keep_cols = GradMode::is_enabled() && weight.requires_grad();
-  const bool on_cpu = x.device().is_cpu();
-  Tensor y, cols;
-  if (on_cpu) {
-    y = conv2d_forward_cpu(x.contiguous(), weight.contiguous(), bias, g, keep_cols ? &cols : nullptr);
-  } else {
-    NoGradGuard no_grad;
-    cols = im2col(x.contiguous(), g);
-    Tensor y_t = matmul(weight.reshape({out_channels, -1}), cols);
-    y = add_channel_bias(batch_first(y_t, n, g.out_h(), g.out_w()), bias).detach();
-  }
-  return record("conv2d", {x, weight, bias}, y,
-                [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), g, out_channels,
-                 saved_cols = keep_cols ? save(cols, "conv2d") : SavedTensor()](
-                    const Tensor& grad, const std::vector<bool>& needs) {
-                  const Tensor& w = saved_w.get();
-                  if (grad.device().is_cpu()) {
-                    const Tensor& x = saved_x.get();  // version check: x must be as it was in the forward
-                    Tensor columns = saved_cols.defined() ? saved_cols.get() : Tensor();
-                    return conv2d_backward_cpu(grad, x.contiguous(), w.contiguous(), columns, g, needs);
-                  }
-                  Tensor g_t = channels_first(grad);  // (O, N*L)
-                  Tensor dx, dw, db;
-                  if (needs[0]) dx = col2im(matmul(w.reshape({out_channels, -1}).t(), g_t), g);
-                  if (needs[1]) {
-                    saved_x.get();  // version check: x must be as it was in the forward
-                    Tensor columns = saved_cols.defined() ? saved_cols.get() : im2col(saved_x.get().contiguous(), g);
-                    dw = matmul(g_t, columns.t()).reshape(w.shape());
-                  }
-                  if (needs[2]) db = sum(grad, {0, 2, 3});
-                  return TensorList{dx, dw, db};
+  const bool keep_cols = GradMode::is_enabled() && weight_in.requires_grad();
+  const FastKernels* fast = fast_kernels_for(x.device());  // the backward takes the forward's path
+  Tensor cols;
+  Tensor y = (fast ? fast->conv2d_forward(x, weight, bias, g, keep_cols ? &cols : nullptr)
+                   : conv2d_reference_forward(x, weight, bias, g, keep_cols ? &cols : nullptr))
+                 .detach();
+  return record("conv2d", {x_in, weight_in, bias}, y,
+                [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), g, fast,
+                 saved_cols = keep_cols ? save(cols, "conv2d") : SavedTensor()](const Tensor& grad,
+                                                                                const std::vector<bool>& needs) {
+                  const Tensor& x = saved_x.get();  // version check: x must be as it was in the forward
+                  Tensor columns = saved_cols.defined() ? saved_cols.get() : Tensor();
+                  return fast ? fast->conv2d_backward(grad.contiguous(), x, saved_w.get(), columns, g, needs)
+                              : conv2d_reference_backward(grad, x, saved_w.get(), columns, g, needs);
                 });
 }
 
-Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding) {
-  check_conv_args("conv_transpose2d", x, weight, bias, stride, padding, 0, 1);
-  const int64_t n = x.shape()[0], in_channels = weight.shape()[0], out_channels = weight.shape()[1];
-  const int64_t kh = weight.shape()[2], kw = weight.shape()[3];
-  const int64_t out_h = (x.shape()[2] - 1) * stride - 2 * padding + kh;
-  const int64_t out_w = (x.shape()[3] - 1) * stride - 2 * padding + kw;
+Tensor conv_transpose2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, int64_t stride,
+                        int64_t padding) {
+  check_conv_args("conv_transpose2d", x_in, weight_in, bias, stride, padding, 0, 1);
+  const int64_t kh = weight_in.shape()[2], kw = weight_in.shape()[3];
+  const int64_t out_h = (x_in.shape()[2] - 1) * stride - 2 * padding + kh;
+  const int64_t out_w = (x_in.shape()[3] - 1) * stride - 2 * padding + kw;
   SG_CHECK(out_h > 0 && out_w > 0, "conv_transpose2d: the output would be empty (", out_h, "x", out_w,
-           ") for input ", shape_str(x.shape()), ", kernel ", kh, "x", kw, ", stride ", stride, ", padding ", padding);
+           ") for input ", shape_str(x_in.shape()), ", kernel ", kh, "x", kw, ", stride ", stride, ", padding ",
+           padding);
   // The geometry of the conv2d whose adjoint this is: its input is our output.
-  ConvGeometry g{n, out_channels, out_h, out_w, kh, kw, stride, padding};
-  Tensor y;
-  if (x.device().is_cpu()) {
-    y = conv_transpose2d_forward_cpu(x.contiguous(), weight.contiguous(), bias, g);
-  } else {
-    NoGradGuard no_grad;
-    Tensor cols = matmul(weight.reshape({in_channels, -1}).t(), channels_first(x));  // (Cout*kh*kw, N*H*W)
-    y = add_channel_bias(col2im(cols, g), bias).detach();
-  }
-  return record("conv_transpose2d", {x, weight, bias}, y,
-                [saved_x = save(x, "conv_transpose2d"), saved_w = save(weight, "conv_transpose2d"), g, in_channels](
+  ConvGeometry g{x_in.shape()[0], weight_in.shape()[1], out_h, out_w, kh, kw, stride, padding};
+  const Tensor x = contiguous_copy(x_in), weight = contiguous_copy(weight_in);
+  const FastKernels* fast = fast_kernels_for(x.device());
+  Tensor y = (fast ? fast->conv_transpose2d_forward(x, weight, bias, g)
+                   : conv_transpose2d_reference_forward(x, weight, bias, g))
+                 .detach();
+  return record("conv_transpose2d", {x_in, weight_in, bias}, y,
+                [saved_x = save(x, "conv_transpose2d"), saved_w = save(weight, "conv_transpose2d"), g, fast](
                     const Tensor& grad, const std::vector<bool>& needs) {
-                  const Tensor& x = saved_x.get();
-                  const Tensor& w = saved_w.get();
-                  if (grad.device().is_cpu()) return conv_transpose2d_backward_cpu(grad, x, w.contiguous(), g, needs);
-                  Tensor grad_cols = im2col(grad.contiguous(), g);  // (Cout*kh*kw, N*H*W)
-                  Tensor dx, dw, db;
-                  if (needs[0])
-                    dx = batch_first(matmul(w.reshape({in_channels, -1}), grad_cols), x.shape()[0], x.shape()[2],
-                                     x.shape()[3]);
-                  if (needs[1]) dw = matmul(channels_first(x), grad_cols.t()).reshape(w.shape());
-                  if (needs[2]) db = sum(grad, {0, 2, 3});
-                  return TensorList{dx, dw, db};
+                  return fast ? fast->conv_transpose2d_backward(grad.contiguous(), saved_x.get(), saved_w.get(), g, needs)
+                              : conv_transpose2d_reference_backward(grad, saved_x.get(), saved_w.get(), g, needs);
                 });
 }
 
 }  // namespace sg
+

@@ -3,8 +3,8 @@
 #include "ops/loss.h"
 
 #include "core/autograd.h"
-#include "cuda/backend.h"
 #include "ops/arithmetic.h"
+#include "ops/elementwise.h"
 #include "ops/math.h"
 #include "ops/reduce.h"
 
@@ -77,28 +77,11 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
   Tensor lp = log_probs.contiguous();
   Tensor picked = empty({n}, {lp.dtype(), lp.device(), false});
   Tensor device_target = target.to(lp.device()).contiguous();
-  if (lp.device().is_cuda()) cuda::nll_gather(lp, device_target, picked);
-  else dispatch_floating(lp.dtype(), "nll_loss", [&](auto zero) {
-    using T = decltype(zero);
-    const T* src = lp.data<T>();
-    T* dst = picked.data<T>();
-    for (int64_t i = 0; i < n; ++i) dst[i] = -src[i * classes + labels[static_cast<std::size_t>(i)]];
-  });
+  kernels_for(lp).nll_gather(lp, device_target, picked);
   Shape in_shape = log_probs.shape();
-  record("nll_loss", {log_probs}, picked, [in_shape, labels, device_target](const Tensor& g, const std::vector<bool>&) {
+  record("nll_loss", {log_probs}, picked, [in_shape, device_target](const Tensor& g, const std::vector<bool>&) {
     Tensor grad_in = zeros(in_shape, {g.dtype(), g.device(), false});
-    Tensor gc = g.contiguous();
-    if (g.device().is_cuda()) {
-      cuda::nll_scatter(gc, device_target, grad_in);
-      return TensorList{grad_in};
-    }
-    dispatch_floating(g.dtype(), "nll_loss_backward", [&](auto zero) {
-      using T = decltype(zero);
-      const T* src = gc.data<T>();
-      T* dst = grad_in.data<T>();
-      const int64_t classes = in_shape[1];
-      for (std::size_t i = 0; i < labels.size(); ++i) dst[static_cast<int64_t>(i) * classes + labels[i]] = -src[i];
-    });
+    kernels_for(g).nll_scatter(g.contiguous(), device_target, grad_in);
     return TensorList{grad_in};
   });
   return reduce(picked, reduction);

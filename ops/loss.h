@@ -1,9 +1,7 @@
 #pragma once
 // Losses and log_softmax. Forward and backward: ops/loss.cpp.
-#include <cmath>
-
 #include "ops/activations.h"
-#include "ops/elementwise.h"
+#include "core/tensor.h"
 
 namespace sg {
 
@@ -21,15 +19,5 @@ Tensor log_softmax(const Tensor& x, int64_t dim = -1);
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean);
 // nll_loss(log_softmax(logits, 1), target).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean);
-
-namespace fn {
-struct BceWithLogits {
-  template <class T> SG_HD T operator()(T x, T y) const {
-    return std::fmax(x, T(0)) - x * y + std::log1p(std::exp(-std::fabs(x)));
-  }
-};
-// d/dx = sigmoid(x) - y
-struct BceGradLogits { template <class T> SG_HD T operator()(T x, T y) const { return Sigmoid{}(x) - y; } };
-}  // namespace fn
 
 }  // namespace sg

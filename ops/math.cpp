@@ -3,6 +3,7 @@
 
 #include "core/autograd.h"
 #include "ops/arithmetic.h"
+#include "ops/elementwise.h"
 
 namespace sg {
 

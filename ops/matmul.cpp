@@ -1,14 +1,11 @@
 // matmul:   C = A B
 // backward: dA = G B^T,   dB = A^T G      (G = dL/dC)
-// The transposes in the backward are views; gemm() (ops/gemm.cpp) hands them to BLAS as
-// CblasTrans, so no operand is ever copied unless its memory is not a matrix.
+// The transposes in the backward are views; the gemm kernel (cpu/gemm.cpp, cuda/matmul.cu)
+// reads them with a transpose flag, so no operand is copied unless its memory is not a matrix.
 #include "ops/matmul.h"
 
 #include "core/autograd.h"
-#include "core/parallel.h"
-#include "cuda/backend.h"
 #include "ops/elementwise.h"
-#include "ops/gemm.h"
 #include "ops/reduce.h"
 
 namespace sg {
@@ -28,21 +25,8 @@ Tensor matmul_forward(const Tensor& a_in, const Tensor& b_in) {
   if (k == 0) return out.zero_();
   const int64_t a_step = a.dim() == 3 ? a.strides()[0] : 0;
   const int64_t b_step = b.dim() == 3 ? b.strides()[0] : 0;
-  if (a.device().is_cuda()) {
-    cuda::gemm(la.transposed, lb.transposed, m, n, k, a.raw_data(), la.ld, a_step, b.raw_data(),
-               lb.ld, b_step, out.raw_data(), n, m * n, batch, a.dtype());
-    return out;
-  }
-  check_cpu(a, "matmul");
-  dispatch_floating(a.dtype(), "matmul", [&](auto zero) {
-    using T = decltype(zero);
-    const T* pa = static_cast<const T*>(a.raw_data());
-    const T* pb = static_cast<const T*>(b.raw_data());
-    T* pc = out.data<T>();
-    for (int64_t i = 0; i < batch; ++i)
-      gemm<T>(la.transposed, lb.transposed, m, n, k, T(1), pa + i * a_step, la.ld, pb + i * b_step, lb.ld, T(0),
-              pc + i * m * n, n);
-  });
+  kernels_for(a).gemm(la.transposed, lb.transposed, m, n, k, a.raw_data(), la.ld, a_step, b.raw_data(), lb.ld,
+                      b_step, out.raw_data(), n, m * n, batch, a.dtype());
   return out;
 }
 

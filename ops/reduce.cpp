@@ -1,6 +1,6 @@
-// Reductions. The kernels view a contiguous input as (outer, R, inner), R being the
-// reduced extent, so that both "reduce the last dim" and "reduce the first dim"
-// (a bias gradient over the batch) are plain loops over contiguous memory.
+// Reductions: sum, mean, max, min, logsumexp, sum_to_shape. The kernels (cpu/reduce.cpp,
+// cuda/reduce.cu) view a contiguous input as (outer, R, inner), R being the reduced
+// extent; adjacent reduced dims are one R.
 #include "ops/reduce.h"
 
 #include <algorithm>
@@ -8,7 +8,6 @@
 
 #include "core/autograd.h"
 #include "ops/arithmetic.h"
-#include "cuda/backend.h"
 #include "ops/elementwise.h"
 #include "ops/math.h"
 
@@ -38,11 +37,8 @@ Shape keepdim_shape(const Shape& shape, const std::vector<int64_t>& dims) {
 
 namespace {
 
-struct Block {
-  int64_t outer, reduced, inner;
-};
-Block block_of(const Shape& shape, int64_t first, int64_t last) {  // dims [first, last] reduced
-  Block b{1, 1, 1};
+ReduceBlock block_of(const Shape& shape, int64_t first, int64_t last) {  // dims [first, last] reduced
+  ReduceBlock b{1, 1, 1};
   for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
     int64_t s = shape[static_cast<std::size_t>(d)];
     (d < first ? b.outer : d <= last ? b.reduced : b.inner) *= s;
@@ -56,36 +52,7 @@ Tensor sum_block(const Tensor& input, int64_t first, int64_t last) {
   Shape out_shape = x.shape();
   for (int64_t d = first; d <= last; ++d) out_shape[static_cast<std::size_t>(d)] = 1;
   Tensor out = empty(out_shape, {x.dtype(), x.device(), false});
-  Block b = block_of(x.shape(), first, last);
-  if (x.device().is_cuda()) {
-    cuda::sum_block(x, out, b.outer, b.reduced, b.inner);
-    return out;
-  }
-  dispatch_floating(x.dtype(), "sum", [&](auto zero) {
-    using T = decltype(zero);
-    const T* in = x.data<T>();
-    T* o = out.data<T>();
-    for (int64_t k = 0; k < b.outer; ++k) {
-      const T* src = in + k * b.reduced * b.inner;
-      T* dst = o + k * b.inner;
-      if (b.inner == 1) {
-        // Eight independent partial sums in double: vectorisable, and accurate for
-        // float32 sums over millions of elements.
-        double lanes[8] = {};
-        int64_t r = 0;
-        for (; r + 8 <= b.reduced; r += 8)
-          for (int j = 0; j < 8; ++j) lanes[j] += src[r + j];
-        double total = 0;
-        for (; r < b.reduced; ++r) total += src[r];
-        for (int j = 0; j < 8; ++j) total += lanes[j];
-        dst[0] = static_cast<T>(total);
-      } else {
-        for (int64_t i = 0; i < b.inner; ++i) dst[i] = 0;
-        for (int64_t r = 0; r < b.reduced; ++r)
-          for (int64_t i = 0; i < b.inner; ++i) dst[i] += src[r * b.inner + i];
-      }
-    }
-  });
+  kernels_for(x).sum_block(x, out, block_of(x.shape(), first, last));
   return out;
 }
 
@@ -155,30 +122,8 @@ ValuesIndices extreme(const Tensor& input, int64_t dim_in, bool keepdim) {
   Shape kept = keepdim_shape(x.shape(), {dim});
   Tensor values = empty(kept, {x.dtype(), x.device(), false});
   Tensor indices = empty(kept, {DType::Int64, x.device(), false});
-  Block b = block_of(x.shape(), dim, dim);
-  if (x.device().is_cuda()) cuda::extreme(x, values, indices, b.outer, b.reduced, b.inner, IsMax);
-  else dispatch_floating(x.dtype(), op, [&](auto zero) {
-    using T = decltype(zero);
-    const T* in = x.data<T>();
-    T* v = values.data<T>();
-    int64_t* idx = indices.data<int64_t>();
-    for (int64_t k = 0; k < b.outer; ++k) {
-      for (int64_t i = 0; i < b.inner; ++i) {
-        const T* src = in + k * b.reduced * b.inner + i;
-        T best = src[0];
-        int64_t best_r = 0;
-        for (int64_t r = 1; r < b.reduced && !std::isnan(best); ++r) {
-          T candidate = src[r * b.inner];
-          if ((IsMax ? candidate > best : candidate < best) || std::isnan(candidate)) {
-            best = candidate;
-            best_r = r;
-          }
-        }
-        v[k * b.inner + i] = best;
-        idx[k * b.inner + i] = best_r;
-      }
-    }
-  });
+  ReduceBlock b = block_of(x.shape(), dim, dim);
+  kernels_for(x).extreme(x, values, indices, b, IsMax);
   Shape in_shape = input.shape();
   if (!keepdim) {
     Shape out_shape = input.dim() == 0 ? Shape{} : drop_dims(x.shape(), {dim});
@@ -194,21 +139,7 @@ ValuesIndices extreme(const Tensor& input, int64_t dim_in, bool keepdim) {
            Tensor grad_in = zeros(in_shape, {g.dtype(), g.device(), false});
            Tensor gc = g.reshape(kept).contiguous();
            Tensor idx = saved_indices.get().contiguous();
-           if (g.device().is_cuda()) {
-             cuda::extreme_backward(gc, idx, grad_in, block.outer, block.reduced, block.inner);
-             return TensorList{grad_in};
-           }
-           dispatch_floating(g.dtype(), "max_backward", [&](auto zero) {
-             using T = decltype(zero);
-             const T* src = gc.data<T>();
-             const int64_t* where = idx.data<int64_t>();
-             T* dst = grad_in.data<T>();
-             for (int64_t k = 0; k < block.outer; ++k)
-               for (int64_t i = 0; i < block.inner; ++i) {
-                 int64_t j = k * block.inner + i;
-                 dst[(k * block.reduced + where[j]) * block.inner + i] = src[j];
-               }
-           });
+           kernels_for(g).extreme_backward(gc, idx, grad_in, block);
            return TensorList{grad_in};
          });
   return {values, indices};

@@ -1,12 +1,11 @@
 #include "ops/spectral_norm.h"
 
-#include <cblas.h>
+#include <cblas.h>  // the host-side float64 diagnostics below (top_singular_values)
 
 #include <cmath>
 #include <vector>
 
 #include "core/autograd.h"
-#include "core/parallel.h"
 #include "ops/elementwise.h"
 #include "ops/ops.h"
 
@@ -37,88 +36,6 @@ Tensor normalized(const Tensor& x, double eps, Tensor* norm = nullptr) {
 
 Tensor matvec(const Tensor& matrix, const Tensor& vector) { return matmul(matrix, vector.unsqueeze(1)).squeeze(1); }
 
-// The backward for a weight whose matrix view is itself (dim 0), on the CPU, in two
-// passes over memory and with nothing materialised but the result:
-//   inner = <G, W_sn> / scale                          (per-row dots, then their sum)
-//   dL/dW[r][c] = f G[r][c] - f * inner * a * u[r] v[c],   f = scale / sigma, a = term weight
-Tensor sn_backward_rank_one(const Tensor& grad_output, const Tensor& saved_out, const Tensor& u, const Tensor& v,
-                            double factor, double scale, double term_weight) {
-  Tensor g = grad_output.contiguous(), w_sn = saved_out.contiguous(), uc = u.contiguous(), vc = v.contiguous();
-  Tensor grad = empty_like(g);
-  const int64_t h = uc.numel(), w = vc.numel();
-  const int64_t grain = std::max<int64_t>(1, 65536 / std::max<int64_t>(w, 1));
-  dispatch_floating(g.dtype(), "spectral_norm_backward", [&](auto zero) {
-    using T = decltype(zero);
-    const T* pg = g.data<T>();
-    const T* pw = w_sn.data<T>();
-    std::vector<double> row_dots(static_cast<std::size_t>(h));
-    parallel_for(h, grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T* g_row = pg + r * w;
-        const T* w_row = pw + r * w;
-        row_dots[static_cast<std::size_t>(r)] = vectorised_sum<T>(w, [&](int64_t c) { return g_row[c] * w_row[c]; });
-      }
-    });
-    double inner = 0;
-    for (double d : row_dots) inner += d;
-    inner /= scale;
-    const T f = static_cast<T>(factor);
-    const T* pu = uc.data<T>();
-    const T* pv = vc.data<T>();
-    T* out = grad.data<T>();
-    parallel_for(h, grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const T a = static_cast<T>(-factor * inner * term_weight) * pu[r];
-        const T* __restrict g_row = pg + r * w;
-        T* __restrict out_row = out + r * w;
-        for (int64_t c = 0; c < w; ++c) out_row[c] = f * g_row[c] + a * pv[c];
-      }
-    });
-  });
-  return grad;
-}
-
-// y = M x (transpose false) or y = M^T x (transpose true) for a row-major (h x w) M,
-// by BLAS GEMV, split across the pool by output blocks when M is large.
-template <class T>
-void gemv(const T* m, int64_t h, int64_t w, bool transpose, const T* x, T* y) {
-  auto call = [&](int64_t rows, int64_t cols, const T* block, const T* in, T* out) {
-    const CBLAS_TRANSPOSE op = transpose ? CblasTrans : CblasNoTrans;
-    if constexpr (std::is_same_v<T, float>)
-      cblas_sgemv(CblasRowMajor, op, (int)rows, (int)cols, 1.0f, block, (int)w, in, 1, 0.0f, out, 1);
-    else
-      cblas_dgemv(CblasRowMajor, op, (int)rows, (int)cols, 1.0, block, (int)w, in, 1, 0.0, out, 1);
-  };
-  const int64_t outputs = transpose ? w : h, inner = transpose ? h : w;
-  parallel_for(outputs, std::max<int64_t>(16, 32768 / std::max<int64_t>(inner, 1)), [&](int64_t o0, int64_t o1) {
-    if (transpose) call(h, o1 - o0, m + o0, x, y + o0);  // columns o0..o1 of M
-    else call(o1 - o0, w, m + o0 * w, x, y + o0);        // rows o0..o1 of M
-  });
-}
-
-// x <- x / max(||x||, eps); returns ||x||.
-template <class T>
-double normalize_in_place(T* x, int64_t n, double eps) {
-  double squares = 0;
-  for (int64_t i = 0; i < n; ++i) squares += static_cast<double>(x[i]) * x[i];
-  const double norm = std::sqrt(squares);
-  const T inverse = static_cast<T>(1.0 / std::max(norm, eps));
-  for (int64_t i = 0; i < n; ++i) x[i] *= inverse;
-  return norm;
-}
-
-// One power-iteration step on the buffers themselves: u <- N(M v), v <- N(M^T u).
-// Returns sigma = u . (M v) for the new pair without a third pass over M: with
-// v = M^T u / max(n, eps), n = ||M^T u||, it is n^2 / max(n, eps).
-template <class T>
-double power_step_cpu(const T* m, int64_t h, int64_t w, T* u, T* v, double eps) {
-  gemv(m, h, w, false, v, u);
-  normalize_in_place(u, h, eps);
-  gemv(m, h, w, true, u, v);
-  const double n = normalize_in_place(v, w, eps);
-  return n * n / std::max(n, eps);
-}
-
 void check_term(const Tensor& weight, const SigmaTerm& term) {
   Tensor m = sn_matrix(weight, term.dim);
   SG_CHECK(term.u.dim() == 1 && term.u.shape()[0] == m.shape()[0] && term.v.dim() == 1 &&
@@ -148,20 +65,17 @@ Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim
   return dim == 0 ? moved : moved.permute(inverse);
 }
 
+// The textbook power iteration, as tensor ops (on a GPU nothing is read back to the
+// host); the CPU runs the same steps on the buffers by GEMV (cpu::power_iteration).
 Tensor power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps) {
   NoGradGuard no_grad;
   Tensor m = matrix.detach();
-  if (m.device().is_cpu() && m.is_contiguous() && u.is_contiguous() && v.is_contiguous() &&
-      (m.dtype() == DType::Float32 || m.dtype() == DType::Float64)) {
-    double sigma = 0;
-    dispatch_floating(m.dtype(), "power_iteration", [&](auto zero) {
-      using T = decltype(zero);
-      for (int k = 0; k < iterations; ++k)
-        sigma = power_step_cpu(m.data<T>(), m.shape()[0], m.shape()[1], u.data<T>(), v.data<T>(), eps);
-    });
+  const FastKernels* fast = fast_kernels_for(m.device());
+  if (fast && m.is_contiguous() && u.is_contiguous() && v.is_contiguous()) {
+    Tensor sigma = fast->power_iteration(m, u, v, iterations, eps);
     u.storage().bump_version();
     v.storage().bump_version();
-    return scalar_tensor(sigma, {m.dtype(), m.device(), false});
+    return sigma;
   }
   Tensor norm;  // ||M^T u|| of the last step
   for (int k = 0; k < iterations; ++k) {
@@ -234,11 +148,11 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
       sigma = sigma.defined() ? add(sigma, s) : s;
     }
     if (known_sigma) sigma = known_sigma->detach();
-    if (weight.device().is_cpu()) {  // free to check on the CPU; a GPU check would stall the stream
-      double value = sigma.item();
-      SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,
-               " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
-    }
+    // On every device: a zero or non-finite sigma would turn W_sn into inf or NaN. (On a
+    // GPU this reads 8 bytes back per forward.)
+    const double value = sigma.item();
+    SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,
+             " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
     factor = div(scalar_tensor(scale, {weight.dtype(), weight.device(), false}), sigma);
     out = mul(weight, factor).detach();
   }
@@ -252,10 +166,10 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
                 [saved, factor, scale, mode, saved_out = save(out, "spectral_norm"), shape = weight.shape()](
                     const Tensor& g, const std::vector<bool>&) {
                   // dL/dW = (scale/sigma) (G - <G, W_sn>/scale * S),  S = sum_k a_k unflatten(u_k v_k^T)
-                  if (mode == SNBackward::ThroughSigma && saved.size() == 1 && saved[0].dim == 0 &&
-                      g.device().is_cpu())
-                    return TensorList{sn_backward_rank_one(g, saved_out.get(), saved[0].u, saved[0].v, factor.item(),
-                                                           scale, saved[0].weight)};
+                  const FastKernels* fast = fast_kernels_for(g.device());
+                  if (fast && mode == SNBackward::ThroughSigma && saved.size() == 1 && saved[0].dim == 0)
+                    return TensorList{fast->sn_backward_rank_one(g, saved_out.get(), saved[0].u, saved[0].v, factor,
+                                                                 scale, saved[0].weight)};
                   Tensor grad = mul(g, factor);
                   if (mode == SNBackward::DetachSigma) return TensorList{grad};
                   Tensor inner = sum(mul(g, saved_out.get())) * (1.0 / scale);  // <G, W_sn> / scale

@@ -3,6 +3,7 @@
 
 namespace sg {
 
+Tensor Tensor::add(const Tensor& other) const { return sg::add(*this, other); }
 Tensor Tensor::sum() const { return sg::sum(*this); }
 Tensor Tensor::sum(const std::vector<int64_t>& dims, bool keepdim) const { return sg::sum(*this, dims, keepdim); }
 Tensor Tensor::mean() const { return sg::mean(*this); }

@@ -3,35 +3,9 @@
 #include <cmath>
 
 #include "core/autograd.h"
-#include "core/parallel.h"
-#include "cuda/backend.h"
-#include "ops/elementwise.h"
+#include "kernels/kernels.h"
 
 namespace sg {
-
-namespace {
-
-template <class T>
-struct AdamConstants {
-  T b1, b2, step_size, inv_sqrt_bias2, eps, l2, shrink;
-};
-
-// One pass over a parameter: the moments, then the weight. The constants come by value
-// and the pointers are __restrict so that the loop vectorises.
-template <class T>
-void adam_update(T* __restrict w, const T* __restrict grad, T* __restrict m, T* __restrict v, int64_t n,
-                 AdamConstants<T> c) {
-  for (int64_t k = 0; k < n; ++k) {
-    const T gk = grad[k] + c.l2 * w[k];
-    const T mk = c.b1 * m[k] + (1 - c.b1) * gk;
-    const T vk = c.b2 * v[k] + (1 - c.b2) * gk * gk;
-    m[k] = mk;
-    v[k] = vk;
-    w[k] = w[k] * c.shrink - c.step_size * mk / (std::sqrt(vk) * c.inv_sqrt_bias2 + c.eps);
-  }
-}
-
-}  // namespace
 
 Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Optimizer(std::move(params)), options_(options) {
   SG_CHECK(options.lr >= 0 && options.eps >= 0 && options.weight_decay >= 0, "Adam: expected lr, eps and "
@@ -63,31 +37,8 @@ void Adam::step() {
     const int64_t t = ++steps[i];
     const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(t));
     const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(t));
-    if (p.device().is_cuda()) {
-      cuda::adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], lr_, options_.beta1, options_.beta2, options_.eps,
-                      options_.weight_decay, options_.decoupled_weight_decay, bias1, bias2);
-      p.storage().bump_version();
-      continue;
-    }
-    check_cpu(p, "Adam.step");
-    dispatch_floating(p.dtype(), "Adam.step", [&](auto zero) {
-      using T = decltype(zero);
-      AdamConstants<T> c;
-      c.b1 = static_cast<T>(options_.beta1);
-      c.b2 = static_cast<T>(options_.beta2);
-      c.step_size = static_cast<T>(lr_ / bias1);
-      c.inv_sqrt_bias2 = static_cast<T>(1.0 / std::sqrt(bias2));
-      c.eps = static_cast<T>(options_.eps);
-      c.l2 = static_cast<T>(options_.decoupled_weight_decay ? 0.0 : options_.weight_decay);
-      c.shrink = static_cast<T>(options_.decoupled_weight_decay ? 1.0 - lr_ * options_.weight_decay : 1.0);
-      T* w = p.data<T>();
-      const T* grad = g.data<T>();
-      T* m = exp_avg_[i].data<T>();
-      T* v = exp_avg_sq_[i].data<T>();
-      parallel_for(p.numel(), 32768, [&](int64_t begin, int64_t end) {
-        adam_update(w + begin, grad + begin, m + begin, v + begin, end - begin, c);
-      });
-    });
+    kernels_for(p).adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], lr_, options_.beta1, options_.beta2, options_.eps,
+                             options_.weight_decay, options_.decoupled_weight_decay, bias1, bias2);
     p.storage().bump_version();
   }
 }

@@ -1,8 +1,7 @@
 #include "optim/sgd.h"
 
 #include "core/autograd.h"
-#include "cuda/backend.h"
-#include "ops/elementwise.h"
+#include "kernels/kernels.h"
 
 namespace sg {
 
@@ -28,31 +27,8 @@ void SGD::step() {
     if (momentum_buffers_[i].device() != p.device()) momentum_buffers_[i] = momentum_buffers_[i].to(p.device());
     const bool first = started[i] == 0;
     started[i] = 1;
-    if (p.device().is_cuda()) {
-      cuda::sgd_step(p, g, momentum_buffers_[i], lr_, options_.momentum, options_.dampening, options_.weight_decay,
-                     options_.nesterov, first);
-      p.storage().bump_version();
-      continue;
-    }
-    check_cpu(p, "SGD.step");
-    dispatch_floating(p.dtype(), "SGD.step", [&](auto zero) {
-      using T = decltype(zero);
-      T* w = p.data<T>();
-      const T* grad = g.data<T>();
-      T* buf = momentum_buffers_[i].data<T>();
-      const T lr = static_cast<T>(lr_), wd = static_cast<T>(options_.weight_decay);
-      const T mom = static_cast<T>(options_.momentum), damp = static_cast<T>(1 - options_.dampening);
-      const int64_t n = p.numel();
-      if (options_.momentum == 0) {
-        for (int64_t k = 0; k < n; ++k) w[k] -= lr * (grad[k] + wd * w[k]);
-        return;
-      }
-      for (int64_t k = 0; k < n; ++k) {
-        T d = grad[k] + wd * w[k];
-        buf[k] = first ? d : mom * buf[k] + damp * d;
-        w[k] -= lr * (options_.nesterov ? d + mom * buf[k] : buf[k]);
-      }
-    });
+    kernels_for(p).sgd_step(p, g, momentum_buffers_[i], lr_, options_.momentum, options_.dampening,
+                            options_.weight_decay, options_.nesterov, first);
     p.storage().bump_version();
   }
 }

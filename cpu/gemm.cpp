@@ -1,4 +1,4 @@
-#include "ops/gemm.h"
+#include "cpu/gemm.h"
 
 #include <cblas.h>
 
@@ -6,23 +6,12 @@
 #include <type_traits>
 
 #include "core/parallel.h"
+#include "cpu/backend.h"
+#include "kernels/dtype_dispatch.h"
 
-namespace sg {
+namespace sg::cpu {
 
 namespace {
-
-// Returns false when the layout is neither row- nor column-major (then copy first).
-bool blas_layout(int64_t rows, int64_t cols, int64_t rs, int64_t cs, BlasOperand* out) {
-  if (cs == 1 && (rows == 1 || rs >= cols)) {
-    *out = {false, rows == 1 ? std::max<int64_t>(cols, 1) : rs};
-    return true;
-  }
-  if (rs == 1 && (cols == 1 || cs >= rows)) {
-    *out = {true, cols == 1 ? std::max<int64_t>(rows, 1) : cs};
-    return true;
-  }
-  return false;
-}
 
 template <class T>
 void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
@@ -35,15 +24,6 @@ void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
 }
 
 }  // namespace
-
-Tensor blas_ready(const Tensor& t, BlasOperand* layout) {
-  const int64_t nd = t.dim();
-  const int64_t rows = t.shape()[nd - 2], cols = t.shape()[nd - 1];
-  if (blas_layout(rows, cols, t.strides()[nd - 2], t.strides()[nd - 1], layout)) return t;
-  Tensor c = t.contiguous();
-  blas_layout(rows, cols, c.strides()[nd - 2], c.strides()[nd - 1], layout);
-  return c;
-}
 
 // C's rows are divided among the threads when C is taller than wide, else its columns.
 // Each block is a plain BLAS call on a sub-matrix; no data is copied.
@@ -71,4 +51,19 @@ template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const fl
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
 
-}  // namespace sg
+// The table's entry: one GEMM per batch entry, each split across the pool as above.
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, int64_t stride_a,
+          const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c, int64_t batch,
+          DType dtype) {
+  dispatch_floating(dtype, "matmul", [&](auto zero) {
+    using T = decltype(zero);
+    const T* pa = static_cast<const T*>(a);
+    const T* pb = static_cast<const T*>(b);
+    T* pc = static_cast<T*>(c);
+    for (int64_t i = 0; i < batch; ++i)
+      gemm<T>(trans_a, trans_b, m, n, k, T(1), pa + i * stride_a, lda, pb + i * stride_b, ldb, T(0), pc + i * stride_c,
+              ldc);
+  });
+}
+
+}  // namespace sg::cpu

@@ -1,12 +1,12 @@
-#include "ops/im2col.h"
+#include "cpu/im2col.h"
 
 #include <algorithm>
 
 #include "core/parallel.h"
-#include "cuda/backend.h"
-#include "ops/elementwise.h"
+#include "cpu/backend.h"
+#include "kernels/dtype_dispatch.h"
 
-namespace sg {
+namespace sg::cpu {
 
 namespace {
 
@@ -99,8 +99,6 @@ template void col2im_image<float>(const float*, int64_t, const ConvGeometry&, fl
 template void col2im_image<double>(const double*, int64_t, const ConvGeometry&, double*);
 
 Tensor im2col(const Tensor& image, const ConvGeometry& g) {
-  if (image.device().is_cuda()) return cuda::im2col(image, g);
-  check_cpu(image, "im2col");
   Tensor cols = empty({g.rows(), g.cols()}, {image.dtype(), image.device(), false});
   const int64_t image_size = g.channels * g.height * g.width, block = g.out_h() * g.out_w();
   dispatch_floating(image.dtype(), "im2col", [&](auto zero) {
@@ -115,8 +113,6 @@ Tensor im2col(const Tensor& image, const ConvGeometry& g) {
 }
 
 Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
-  if (cols.device().is_cuda()) return cuda::col2im(cols, g);
-  check_cpu(cols, "col2im");
   Tensor image = zeros({g.batch, g.channels, g.height, g.width}, {cols.dtype(), cols.device(), false});
   const int64_t image_size = g.channels * g.height * g.width, block = g.out_h() * g.out_w();
   dispatch_floating(cols.dtype(), "col2im", [&](auto zero) {
@@ -130,4 +126,4 @@ Tensor col2im(const Tensor& cols, const ConvGeometry& g) {
   return image;
 }
 
-}  // namespace sg
+}  // namespace sg::cpu

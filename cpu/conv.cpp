@@ -1,13 +1,20 @@
-#include "ops/conv_cpu.h"
-
+// The CPU's fast conv2d and conv_transpose2d kernels: the GEMMs of ops/conv.cpp's
+// textbook computation run on small groups of images. The batch is split into one part
+// per thread and each part goes through its images in small groups (enough for a GEMM
+// of several hundred columns): the group's columns are built, multiplied while still in
+// cache, and the group's (C, G*H*W) result is scattered into the images' (C, H, W)
+// blocks, so no whole-batch (N, C, H, W) <-> (C, N*H*W) permutation is copied. Weight
+// and bias gradients are summed per part, then across the parts.
+// Pinned to the textbook computation by tests/test_fast_paths.cpp.
 #include <algorithm>
 
 #include "core/parallel.h"
-#include "ops/elementwise.h"
-#include "ops/gemm.h"
-#include "ops/reduce.h"
+#include "cpu/backend.h"
+#include "cpu/elementwise.h"
+#include "cpu/gemm.h"
+#include "cpu/im2col.h"
 
-namespace sg {
+namespace sg::cpu {
 
 namespace {
 
@@ -44,7 +51,10 @@ void add_channel_bias_block(T* block, const T* bias, int64_t channels, int64_t l
 
 // The per-part partial sums (parts, ...) added over the parts, in `shape`.
 Tensor sum_parts(const Tensor& partials, const Shape& shape) {
-  return (partials.shape()[0] == 1 ? partials.reshape(shape) : sum(partials, {0}).reshape(shape)).contiguous();
+  if (partials.shape()[0] == 1) return partials.reshape(shape).contiguous();
+  Tensor total = empty(shape, {partials.dtype(), partials.device(), false});
+  sum_block(partials, total, {1, partials.shape()[0], total.numel()});
+  return total;
 }
 
 // Images per GEMM: enough that the product has several hundred columns. OpenBLAS runs a
@@ -80,7 +90,7 @@ void scatter_group(const T* block, int64_t channels, int64_t l, int64_t i0, int6
 
 }  // namespace
 
-Tensor conv2d_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g,
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g,
                           Tensor* columns) {
   const int64_t n = g.batch, k = g.rows(), l = g.out_h() * g.out_w(), o = w.shape()[0];
   const int64_t image_size = g.channels * g.height * g.width;
@@ -115,7 +125,7 @@ Tensor conv2d_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, 
   return y;
 }
 
-std::vector<Tensor> conv2d_backward_cpu(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& columns,
+std::vector<Tensor> conv2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& columns,
                                         const ConvGeometry& g, const std::vector<bool>& needs) {
   const int64_t n = g.batch, k = g.rows(), l = g.out_h() * g.out_w(), o = w.shape()[0];
   const int64_t image_size = g.channels * g.height * g.width;
@@ -161,7 +171,7 @@ std::vector<Tensor> conv2d_backward_cpu(const Tensor& grad, const Tensor& x, con
   return {dx, needs[1] ? sum_parts(dw_parts, w.shape()) : Tensor(), needs[2] ? sum_parts(db_parts, {o}) : Tensor()};
 }
 
-Tensor conv_transpose2d_forward_cpu(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g) {
+Tensor conv_transpose2d_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g) {
   const int64_t n = g.batch, k = g.rows(), l_in = g.out_h() * g.out_w(), c_in = w.shape()[0];
   const int64_t out_size = g.channels * g.height * g.width, plane = g.height * g.width;
   const int64_t parts = batch_parts(n), group = group_size(l_in);
@@ -191,7 +201,7 @@ Tensor conv_transpose2d_forward_cpu(const Tensor& x, const Tensor& w, const Tens
   return y;
 }
 
-std::vector<Tensor> conv_transpose2d_backward_cpu(const Tensor& grad, const Tensor& x, const Tensor& w,
+std::vector<Tensor> conv_transpose2d_backward(const Tensor& grad, const Tensor& x, const Tensor& w,
                                                   const ConvGeometry& g, const std::vector<bool>& needs) {
   const int64_t n = g.batch, k = g.rows(), l_in = g.out_h() * g.out_w(), c_in = w.shape()[0];
   const int64_t out_size = g.channels * g.height * g.width, plane = g.height * g.width;
@@ -231,4 +241,4 @@ std::vector<Tensor> conv_transpose2d_backward_cpu(const Tensor& grad, const Tens
           needs[2] ? sum_parts(db_parts, {g.channels}) : Tensor()};
 }
 
-}  // namespace sg
+}  // namespace sg::cpu
