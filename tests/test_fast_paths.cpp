@@ -1,0 +1,158 @@
+// Each fast CPU kernel (FastKernels, kernels/kernels.h) against the textbook computation
+// written in its op's file, on this machine: the same op is run twice, once as usual and
+// once under a ReferencePathGuard, and the outputs and every gradient must agree. The
+// textbook paths are what the GPU runs, so these tests also check, on every machine, the
+// maths the CUDA backend relies on. float64 throughout: the two paths add in different
+// orders, so they agree to rounding (1e-12 relative), not bit for bit.
+#include <doctest/doctest.h>
+
+#include <functional>
+
+#include "kernels/kernels.h"
+#include "ops/ops.h"
+
+using namespace sg;
+
+namespace {
+
+Tensor random_tensor(const Shape& shape, uint64_t seed) {
+  Generator gen(seed);
+  return randn(shape, gen, {DType::Float64, Device::cpu(), true});
+}
+
+// max |a - b| / (1 + max |b|)
+double relative_difference(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    diff = std::max(diff, std::abs(x[i] - y[i]));
+    scale = std::max(scale, std::abs(y[i]));
+  }
+  return diff / (1 + scale);
+}
+
+struct Run {
+  Tensor output;
+  std::vector<Tensor> grads;
+};
+
+// f(inputs), then the gradients of <f, probe> for a fixed random probe (so that every
+// output element weighs differently in the gradients).
+Run run(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs) {
+  for (const Tensor& t : inputs) t.zero_grad();
+  Tensor out = f(inputs);
+  Generator gen(99);
+  Tensor probe = randn(out.shape(), gen, {DType::Float64});
+  sum(mul(out, probe)).backward();
+  Run r{out.detach(), {}};
+  for (const Tensor& t : inputs) r.grads.push_back(t.grad());
+  return r;
+}
+
+void check_fast_equals_reference(const std::function<Tensor(const std::vector<Tensor>&)>& f,
+                                 const std::vector<Tensor>& inputs) {
+  Run fast = run(f, inputs);
+  Run reference;
+  {
+    ReferencePathGuard textbook;
+    reference = run(f, inputs);
+  }
+  CHECK(relative_difference(fast.output, reference.output) < 1e-12);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    CAPTURE(i);
+    REQUIRE(fast.grads[i].defined());
+    CHECK(relative_difference(fast.grads[i], reference.grads[i]) < 1e-12);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("the CPU offers fast kernels, and a ReferencePathGuard turns them off") {
+  // Without this, every comparison below could compare a path with itself.
+  const FastKernels* fast = fast_kernels_for(Device::cpu());
+  REQUIRE(fast != nullptr);
+  CHECK(static_cast<bool>(fast->conv2d_forward));
+  CHECK(static_cast<bool>(fast->linear_forward));
+  CHECK(static_cast<bool>(fast->power_iteration));
+  {
+    ReferencePathGuard textbook;
+    CHECK(fast_kernels_for(Device::cpu()) == nullptr);
+  }
+  CHECK(fast_kernels_for(Device::cpu()) == fast);
+}
+
+TEST_CASE("conv2d: the grouped CPU kernel equals the whole-batch GEMMs, forward and every gradient") {
+  struct Case {
+    int64_t n, c, h, o, k, stride, padding;
+  };
+  // Batches of 1 and 5 (not a multiple of the threads), strides 1 and 2, kernels 3 and 4,
+  // with and without padding: the DCGAN discriminator's layers and odd ones.
+  for (Case cs : {Case{1, 1, 7, 2, 3, 1, 0}, Case{5, 3, 9, 4, 3, 1, 1}, Case{5, 2, 10, 3, 4, 2, 1},
+                  Case{3, 4, 8, 2, 4, 2, 0}}) {
+    CAPTURE(cs.n);
+    CAPTURE(cs.stride);
+    CAPTURE(cs.padding);
+    Tensor x = random_tensor({cs.n, cs.c, cs.h, cs.h}, 1), w = random_tensor({cs.o, cs.c, cs.k, cs.k}, 2),
+           b = random_tensor({cs.o}, 3);
+    check_fast_equals_reference(
+        [&](const std::vector<Tensor>& in) { return conv2d(in[0], in[1], in[2], cs.stride, cs.padding); }, {x, w, b});
+  }
+}
+
+TEST_CASE("conv_transpose2d: the grouped CPU kernel equals the whole-batch GEMMs, forward and every gradient") {
+  struct Case {
+    int64_t n, c, h, o, k, stride, padding;
+  };
+  for (Case cs : {Case{1, 2, 4, 1, 4, 2, 1}, Case{5, 3, 7, 2, 4, 2, 1}, Case{3, 2, 5, 3, 3, 1, 0}}) {
+    CAPTURE(cs.n);
+    CAPTURE(cs.stride);
+    Tensor x = random_tensor({cs.n, cs.c, cs.h, cs.h}, 4), w = random_tensor({cs.c, cs.o, cs.k, cs.k}, 5),
+           b = random_tensor({cs.o}, 6);
+    check_fast_equals_reference(
+        [&](const std::vector<Tensor>& in) { return conv_transpose2d(in[0], in[1], in[2], cs.stride, cs.padding); },
+        {x, w, b});
+  }
+}
+
+TEST_CASE("linear: the bias-in-GEMM CPU kernel equals matmul plus bias, forward and every gradient") {
+  Tensor x = random_tensor({7, 5}, 7), w = random_tensor({3, 5}, 8), b = random_tensor({3}, 9);
+  check_fast_equals_reference([](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); }, {x, w, b});
+  check_fast_equals_reference([](const std::vector<Tensor>& in) { return linear(in[0], in[1], Tensor()); }, {x, w});
+}
+
+TEST_CASE("power iteration: the GEMV kernel on the buffers equals the tensor-op iteration, vectors and sigma") {
+  Tensor m = random_tensor({6, 9}, 10).detach();
+  Generator gen(11);
+  Tensor u0 = randn({6}, gen, {DType::Float64}), v0 = randn({9}, gen, {DType::Float64});
+  Tensor u_fast = u0.clone(), v_fast = v0.clone(), u_ref = u0.clone(), v_ref = v0.clone();
+  Tensor sigma_fast = power_iteration(m, u_fast, v_fast, 5, 1e-12);
+  Tensor sigma_ref;
+  {
+    ReferencePathGuard textbook;
+    sigma_ref = power_iteration(m, u_ref, v_ref, 5, 1e-12);
+  }
+  CHECK(relative_difference(u_fast, u_ref) < 1e-12);
+  CHECK(relative_difference(v_fast, v_ref) < 1e-12);
+  CHECK(sigma_fast.item() == doctest::Approx(sigma_ref.item()).epsilon(1e-12));
+  // Both are an estimate of the top singular value: after 5 steps from a random start it
+  // is below the exact one (the Rayleigh quotient never exceeds it), and not far off.
+  const double exact = exact_top_singular(m);
+  CHECK(sigma_fast.item() <= exact * (1 + 1e-12));
+  CHECK(sigma_fast.item() > 0.5 * exact);
+}
+
+TEST_CASE("spectral_normalize's backward: the two-pass rank-one kernel equals the composed backward") {
+  Tensor w = random_tensor({5, 8}, 12);
+  Generator gen(13);
+  Tensor u = randn({5}, gen, {DType::Float64}), v = randn({8}, gen, {DType::Float64});
+  power_iteration(w, u, v, 3, 1e-12);  // a realistic u, v pair: the kernel must not assume exact ones
+  for (double scale : {1.0, 0.7}) {
+    CAPTURE(scale);
+    check_fast_equals_reference(
+        [&](const std::vector<Tensor>& in) {
+          return spectral_normalize(in[0], {SigmaTerm{0, u, v, 1.0}}, scale, SNBackward::ThroughSigma);
+        },
+        {w});
+  }
+}
