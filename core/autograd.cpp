@@ -5,7 +5,6 @@
 #include <unordered_map>
 #include <unordered_set>
 
-
 namespace sg {
 
 // ---- grad mode --------------------------------------------------------------------
@@ -146,93 +145,107 @@ struct LaterFirst {
   bool operator()(const Node* a, const Node* b) const { return a->sequence_nr < b->sequence_nr; }
 };
 
-// Runs backward from `root` with gradient `root_grad`. When `capture` is non-empty
-// (grad()), the gradients arriving at those nodes are stored in `captured`, only the
-// nodes that lead to a captured node run, and no .grad is touched.
-void execute(const std::shared_ptr<Node>& root, const Tensor& root_grad, bool retain_graph,
-             const std::vector<Node*>& capture, TensorList* captured) {
-  // 1. Count, for every node reachable from the root, the edges that lead into it.
+// Phase 1: every node reachable from the root, in discovery order (a FIFO worklist over
+// next_edges), and for each the number of edges that lead into it.
+struct Reachable {
+  std::vector<Node*> order;
   std::unordered_map<Node*, int> dependencies;
-  std::vector<Node*> order{root.get()};  // discovery order
-  std::unordered_set<Node*> seen{root.get()};
-  for (std::size_t k = 0; k < order.size(); ++k) {
-    for (const Edge& edge : order[k]->next_edges) {
+};
+
+Reachable find_reachable(Node* root) {
+  Reachable graph{{root}, {}};
+  std::unordered_set<Node*> seen{root};
+  for (std::size_t k = 0; k < graph.order.size(); ++k)
+    for (const Edge& edge : graph.order[k]->next_edges) {
       if (!edge.node) continue;
-      ++dependencies[edge.node.get()];
-      if (seen.insert(edge.node.get()).second) order.push_back(edge.node.get());
+      ++graph.dependencies[edge.node.get()];
+      if (seen.insert(edge.node.get()).second) graph.order.push_back(edge.node.get());
     }
-  }
+  return graph;
+}
 
-  // With captures, a node is needed when a captured node lies at or below it. Needed
-  // nodes only have needed parents, so skipping the others loses nothing.
-  const bool capturing = !capture.empty();
-  std::unordered_set<Node*> needed(capture.begin(), capture.end());
-  if (capturing) {
-    for (bool grew = true; grew;) {  // fixed point; graphs are DAGs, so this ends
+// grad()'s capture mode: the gradients arriving at the `targets` are stored in `captured`,
+// and a node runs only if a target lies below it (needed nodes only have needed parents,
+// so skipping the others loses nothing). No .grad is touched.
+class Capture {
+ public:
+  Capture(const std::vector<Node*>& targets, TensorList* captured, const Reachable& graph)
+      : targets_(targets), captured_(captured), needed_(targets.begin(), targets.end()) {
+    for (bool grew = true; grew;) {  // a fixed point; graphs are DAGs, so this ends
       grew = false;
-      for (auto it = order.rbegin(); it != order.rend(); ++it)
-        if (!needed.count(*it))
-          for (const Edge& edge : (*it)->next_edges)
-            if (edge.node && needed.count(edge.node.get())) {
-              needed.insert(*it);
-              grew = true;
-              break;
-            }
+      for (auto it = graph.order.rbegin(); it != graph.order.rend(); ++it)
+        if (!needed_.count(*it) && leads_to_needed(*it)) grew = needed_.insert(*it).second;
     }
   }
-  auto below_is_needed = [&](Node* node) {
-    for (const Edge& edge : node->next_edges)
-      if (edge.node && needed.count(edge.node.get())) return true;
-    return false;
-  };
 
-  // 2. Run nodes whose gradients have all arrived, summing gradients in buffers.
-  std::unordered_map<Node*, Tensor> buffers{{root.get(), root_grad}};
+  // Stores the node's gradient if it is a target; says whether its backward must run.
+  bool take(Node* node, const Tensor& grad_output) {
+    if (!needed_.count(node)) return false;
+    for (std::size_t i = 0; i < targets_.size(); ++i)
+      if (targets_[i] == node) (*captured_)[i] = grad_output;
+    return !dynamic_cast<AccumulateGrad*>(node) && leads_to_needed(node);
+  }
+
+ private:
+  bool leads_to_needed(Node* node) const {
+    for (const Edge& edge : node->next_edges)
+      if (edge.node && needed_.count(edge.node.get())) return true;
+    return false;
+  }
+  const std::vector<Node*>& targets_;
+  TensorList* captured_;
+  std::unordered_set<Node*> needed_;
+};
+
+// retain_grad() on a non-leaf: its .grad accumulates the gradient of its output.
+void retain_output_grad(Node* node, const Tensor& grad_output) {
+  auto output = node->output.lock();
+  if (!output || !output->retains_grad) return;
+  if (!output->grad) output->grad = grad_output.clone().impl_ptr();
+  else Tensor(output->grad).add_(grad_output);
+}
+
+// Runs one node's backward and checks that it returned one gradient per input.
+TensorList apply_node(Node* node, const Tensor& grad_output, bool retain_graph) {
+  if (!grad_output.defined()) return {};
+  TensorList input_grads = node->apply(grad_output);
+  if (!retain_graph) node->release();
+  const bool is_sink = dynamic_cast<AccumulateGrad*>(node) != nullptr;
+  SG_CHECK(is_sink || input_grads.size() == node->next_edges.size(), "backward of '", node->name(), "' returned ",
+           input_grads.size(), " gradients, expected ", node->next_edges.size(), " (one per input)");
+  return input_grads;
+}
+
+// Adds input_grads[i] into the buffer of the node behind edge i.
+void send_gradients(Node* node, const TensorList& input_grads, std::unordered_map<Node*, Tensor>& buffers) {
+  for (std::size_t i = 0; i < node->next_edges.size() && i < input_grads.size(); ++i) {
+    Node* next = node->next_edges[i].node.get();
+    if (!next || !input_grads[i].defined()) continue;
+    validate_gradient(*node, i, input_grads[i]);
+    Tensor& buffer = buffers[next];
+    buffer = buffer.defined() ? buffer.add(input_grads[i]) : input_grads[i];
+  }
+}
+
+// Runs backward from `root` with gradient `root_grad` (Kahn's algorithm): a node runs
+// once every edge into it has delivered its gradient, summed in the node's buffer;
+// among ready nodes the most recently created runs first. With a `capture` (grad()),
+// only the nodes it needs run.
+void execute(Node* root, const Tensor& root_grad, bool retain_graph, Capture* capture) {
+  Reachable graph = find_reachable(root);  // phase 1
+  std::unordered_map<Node*, Tensor> buffers{{root, root_grad}};
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
-  ready.push(root.get());
-  while (!ready.empty()) {
+  ready.push(root);
+  while (!ready.empty()) {  // phase 2
     Node* node = ready.top();
     ready.pop();
     Tensor grad_output = std::move(buffers[node]);
     buffers.erase(node);
-
-    if (capturing) {
-      if (!needed.count(node)) continue;
-      for (std::size_t i = 0; i < capture.size(); ++i)
-        if (capture[i] == node) (*captured)[i] = grad_output;
-      if (dynamic_cast<AccumulateGrad*>(node) || !below_is_needed(node)) continue;
-    }
-
-    TensorList input_grads;
-    if (grad_output.defined()) {
-      if (auto output = node->output.lock(); output && output->retains_grad && !capturing) {
-        NoGradGuard no_grad;
-        if (!output->grad) output->grad = grad_output.clone().impl_ptr();
-        else Tensor(output->grad).add_(grad_output);
-      }
-      input_grads = node->apply(grad_output);
-      if (!retain_graph) node->release();
-    }
-    bool is_sink = dynamic_cast<AccumulateGrad*>(node) != nullptr;
-    SG_CHECK(is_sink || !grad_output.defined() || input_grads.size() == node->next_edges.size(),
-             "backward of '", node->name(), "' returned ", input_grads.size(), " gradients, expected ",
-             node->next_edges.size(), " (one per input)");
-
-    for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
-      Node* next = node->next_edges[i].node.get();
-      if (!next) continue;
-      if (i < input_grads.size() && input_grads[i].defined()) {
-        validate_gradient(*node, i, input_grads[i]);
-        Tensor& buffer = buffers[next];
-        if (!buffer.defined()) {
-          buffer = input_grads[i];
-        } else {
-          NoGradGuard no_grad;
-          buffer = buffer.add(input_grads[i]);
-        }
-      }
-      if (--dependencies[next] == 0) ready.push(next);
-    }
+    if (capture && !capture->take(node, grad_output)) continue;
+    if (!capture && grad_output.defined()) retain_output_grad(node, grad_output);
+    send_gradients(node, apply_node(node, grad_output, retain_graph), buffers);
+    for (const Edge& edge : node->next_edges)
+      if (edge.node && --graph.dependencies[edge.node.get()] == 0) ready.push(edge.node.get());
   }
 }
 
@@ -262,7 +275,7 @@ void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_gra
   check_root(root, grad_output);
   Tensor seed = grad_output.defined() ? grad_output : ones_like(root);
   NoGradGuard no_grad;  // gradients are plain tensors: no graph of the backward pass
-  execute(gradient_edge(root), seed.detach(), retain_graph, {}, nullptr);
+  execute(gradient_edge(root).get(), seed.detach(), retain_graph, nullptr);
 }
 
 TensorList grad(const Tensor& output, const TensorList& inputs, const Tensor& grad_output,
@@ -278,7 +291,9 @@ TensorList grad(const Tensor& output, const TensorList& inputs, const Tensor& gr
   TensorList captured(inputs.size());
   Tensor seed = grad_output.defined() ? grad_output : ones_like(output);
   NoGradGuard no_grad;
-  execute(gradient_edge(output), seed.detach(), retain_graph, capture, &captured);
+  std::shared_ptr<Node> root = gradient_edge(output);
+  Capture capturing(capture, &captured, find_reachable(root.get()));
+  execute(root.get(), seed.detach(), retain_graph, &capturing);
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (!captured[i].defined()) captured[i] = zeros_like(inputs[i]);  // input not reached
   return captured;
