@@ -104,7 +104,6 @@ class SpectralNorm : public Parametrization {
  private:
   std::vector<SigmaTerm> terms(Module& owner) const;
   std::vector<Tensor> refine(Module& owner, const Tensor& weight);  // sigma per term, or empty
-  void load_policy_state(Module& owner);
   std::string buffer_name(const std::string& what) const { return options_.param + "_" + what; }
 
   SpectralNormOptions options_;

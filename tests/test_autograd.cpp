@@ -152,8 +152,30 @@ TEST_CASE("backward over a 100,000-op chain neither recurses nor overflows") {
   y = sum(y);
   y.backward();
   CHECK(x.grad().item() == 1);
-  y = Tensor();  // frees the whole chain: node destruction must be iterative too
-  CHECK(x.grad().item() == 1);
+  // Dropping the last handle frees the whole chain, down to x's AccumulateGrad node at
+  // its bottom (x itself holds that node only weakly); a recursive destructor would
+  // overflow the stack on the way.
+  std::weak_ptr<Node> bottom = gradient_edge(x);
+  REQUIRE_FALSE(bottom.expired());
+  y = Tensor();
+  CHECK(bottom.expired());
+}
+
+TEST_CASE("backward without retain_graph frees the saved tensors as it goes") {
+  // mul saves both inputs. Once c's own handle is gone, only mul's node keeps c's
+  // storage alive; a backward that does not retain the graph must let it go.
+  Tensor x = leaf({1, 2});
+  Tensor c = tensor({3, 4}, {DType::Float64});
+  std::weak_ptr<Storage> c_storage = c.impl()->storage;
+  Tensor f = sum(x * c);
+  c = Tensor();
+  f.backward(Tensor(), /*retain_graph=*/true);
+  CHECK_FALSE(c_storage.expired());
+  CHECK_FALSE(f.grad_fn()->released());
+  f.backward();
+  CHECK(c_storage.expired());
+  CHECK(f.grad_fn()->released());
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{6, 8});  // df/dx = c, twice
 }
 
 TEST_CASE("backward through views reaches the viewed tensor") {

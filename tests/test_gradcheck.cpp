@@ -113,12 +113,48 @@ TEST_CASE("gradcheck catches a backward that ignores a zero upstream gradient") 
   CHECK(r.report.find("zero upstream") != std::string::npos);
 }
 
-TEST_CASE("gradcheck holds inputs without requires_grad constant") {
-  auto f = [](const TensorList& in) { return in[0] * in[1]; };
+TEST_CASE("gradcheck never perturbs an input without requires_grad") {
+  // f records every value its second input takes; a constant input must keep its own.
   Tensor x = f64({3}, 10), c = f64({3}, 11, /*requires_grad=*/false);
+  const std::vector<double> c_values = c.to_vector<double>();
+  auto seen = std::make_shared<std::vector<std::vector<double>>>();
+  auto f = [seen](const TensorList& in) {
+    seen->push_back(in[1].to_vector<double>());
+    return in[0] * in[1];
+  };
   GradcheckResult r = gradcheck(f, {x, c});
   CHECK_MESSAGE(r.passed, r.report);
-  CHECK_FALSE(c.grad().defined());
+  REQUIRE(seen->size() > 1);  // the Jacobian check evaluated f at perturbed points
+  for (const std::vector<double>& values : *seen) CHECK(values == c_values);
+}
+
+TEST_CASE("gradcheck does not check the gradient of an input without requires_grad") {
+  // out = a * b with a wrong gradient for b (b instead of a): caught while b is
+  // differentiated, ignored while b is held constant (its gradient is never asked for).
+  auto f = [](const TensorList& in) {
+    Tensor y;
+    {
+      NoGradGuard no_grad;
+      y = mul(in[0], in[1]);
+    }
+    return record("wrong_for_b", {in[0], in[1]}, y,
+                  [sb = save(in[1], "wrong_for_b")](const Tensor& g, const std::vector<bool>&) {
+                    return TensorList{g * sb.get(), g * sb.get()};
+                  });
+  };
+  CHECK_FALSE(gradcheck(f, {f64({3}, 16), f64({3}, 17)}).passed);
+  GradcheckResult constant_b = gradcheck(f, {f64({3}, 16), f64({3}, 17, /*requires_grad=*/false)});
+  CHECK_MESSAGE(constant_b.passed, constant_b.report);
+}
+
+TEST_CASE("gradcheck leaves the caller's input values as they were") {
+  // The leaves gradcheck perturbs share the caller's storage (detach keeps it): every
+  // element must be written back exactly.
+  Tensor x = f64({2, 3}, 18);
+  const std::vector<double> before = x.to_vector<double>();
+  GradcheckResult r = gradcheck([](const TensorList& in) { return tanh(in[0]); }, {x});
+  CHECK_MESSAGE(r.passed, r.report);
+  CHECK(x.to_vector<double>() == before);
 }
 
 TEST_CASE("gradcheck refuses float32 inputs unless asked to convert") {

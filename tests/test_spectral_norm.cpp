@@ -3,6 +3,10 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "layers/layers.h"
 #include "layers/spectral_norm.h"
@@ -36,6 +40,9 @@ std::vector<SigmaTerm> cloned(const std::vector<SigmaTerm>& terms) {
 
 double max_abs_diff(const Tensor& a, const Tensor& b) { return max(abs(a - b)).item(); }
 double norm_of(const Tensor& x) { return std::sqrt(sum(x * x).item()); }
+// |got - expected| relative to |expected|, for values far below 1 (doctest::Approx adds
+// an absolute tolerance of about its epsilon, which would swallow them).
+double relative_error(double got, double expected) { return std::abs(got - expected) / std::abs(expected); }
 
 }  // namespace
 
@@ -169,6 +176,30 @@ TEST_CASE("clamp normalises only above its target, and is differentiable on both
   }
 }
 
+TEST_CASE("a learned gain multiplies the weight on clamp's below-target path too") {
+  Linear layer(5, 4, false, default_generator(), DType::Float64);
+  spectral_norm(layer, {.target = 100.0, .variant = SNVariant::Clamp, .learn_gain = true});
+  {
+    NoGradGuard no_grad;
+    layer.raw_param("weight_gain").fill_(1.5);
+  }
+  layer.eval();
+  Tensor w = layer.raw_param("weight");
+  REQUIRE(exact_top_singular(sn_matrix(w.detach(), 0)) < 100.0);  // below the target: W itself, times gamma
+  CHECK(max_abs_diff(layer.param("weight"), w * 1.5) == 0);
+}
+
+TEST_CASE("a learned gain does not multiply the weight while SN is switched off") {
+  Linear layer(5, 4, false, default_generator(), DType::Float64);
+  auto sn = spectral_norm(layer, {.learn_gain = true});
+  {
+    NoGradGuard no_grad;
+    layer.raw_param("weight_gain").fill_(1.5);
+  }
+  sn->set_enabled(layer, false);
+  CHECK(layer.param("weight").same(layer.raw_param("weight")));
+}
+
 TEST_CASE("power_until and exact reach the largest singular value of an SVD to 1e-10") {
   Linear layer(12, 9, false, default_generator(), DType::Float64);
   Tensor m = layer.raw_param("weight").detach();
@@ -193,6 +224,53 @@ TEST_CASE("one power iteration on a rank-one matrix is exact") {
   power_iteration(w, term.u, term.v, 1);
   CHECK(sn_sigma(w, term.u, term.v) == doctest::Approx(3.0 * 5.0).epsilon(1e-14));
   CHECK(sn_residual(w, term.u, term.v) < 1e-14);
+}
+
+TEST_CASE("sn_residual after k power iterations on a matrix with singular values 3 and 1 equals its closed form") {
+  // M = [[3, 0, 0], [0, 1, 0]] from v0 = (1, 1, 1)/sqrt(3). Each step multiplies the
+  // first coordinate by 3 relative to the second (M v, then M^T u), and the third dies
+  // at the first v update. After k steps, with a = 9^k:
+  //   v = (a, 1, 0) / sqrt(a^2 + 1),  M v = (3a, 1) / sqrt(a^2 + 1),  u = (a, 3) / sqrt(a^2 + 9)
+  //   sigma = u . M v = 3 sqrt(a^2 + 1) / sqrt(a^2 + 9)
+  //   r = M v - sigma u is orthogonal to the unit u, so |r|^2 = |M v|^2 - sigma^2, and
+  //   residual^2 = |M v|^2 / sigma^2 - 1 = ((9a^2 + 1)(a^2 + 9) - 9 (a^2 + 1)^2) / (9 (a^2 + 1)^2)
+  //              = 64 a^2 / (9 (a^2 + 1)^2),   so   residual = 8a / (3 (a^2 + 1)).
+  // It falls by about (sigma_2 / sigma_1)^2 = 1/9 per step, towards 0.
+  Tensor m = tensor({{3, 0, 0}, {0, 1, 0}}, f64_options());
+  SigmaTerm term{0, zeros({2}, f64_options()), full({3}, 1.0 / std::sqrt(3.0), f64_options()), 1.0};
+  for (int k = 1; k <= 6; ++k) {
+    CAPTURE(k);
+    power_iteration(m, term.u, term.v, 1);
+    const double a = std::pow(9.0, k);
+    CHECK(sn_sigma(m, term.u, term.v) == doctest::Approx(3 * std::sqrt(a * a + 1) / std::sqrt(a * a + 9)).epsilon(1e-14));
+    CHECK(relative_error(sn_residual(m, term.u, term.v), 8 * a / (3 * (a * a + 1))) < 1e-9);
+  }
+}
+
+TEST_CASE("the telemetry's residual is |M v - sigma u| / sigma of the stored vectors and the current weight") {
+  Linear layer(4, 3, false, default_generator(), DType::Float64);
+  auto sn = spectral_norm(layer, {.seed = 3});
+  layer(ones({1, 4}, {DType::Float64}));
+  {
+    NoGradGuard no_grad;  // an optimiser step: the stored vectors no longer fit W exactly
+    layer.raw_param("weight").add_(random_f64({3, 4}, 15), 0.2);
+  }
+  sn_end_step(layer);
+  // Reference by plain loops over W (3 x 4, row-major), u (3) and v (4).
+  const std::vector<double> w = layer.raw_param("weight").to_vector<double>();
+  const std::vector<double> u = layer.buffer("weight_u").to_vector<double>();
+  const std::vector<double> v = layer.buffer("weight_v").to_vector<double>();
+  std::vector<double> mv(3, 0.0);
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 4; ++j) mv[i] += w[4 * i + j] * v[j];
+  double sigma = 0;
+  for (std::size_t i = 0; i < 3; ++i) sigma += u[i] * mv[i];
+  double r2 = 0;
+  for (std::size_t i = 0; i < 3; ++i) r2 += (mv[i] - sigma * u[i]) * (mv[i] - sigma * u[i]);
+  REQUIRE(sigma > 0);
+  const double expected = std::sqrt(r2) / sigma;
+  REQUIRE(expected > 1e-4);  // the step moved W far enough for the residual to be a real number
+  CHECK(relative_error(sn->telemetry().residual, expected) < 1e-10);
 }
 
 TEST_CASE("dim defaults to 0, and to 1 for a transposed convolution") {
@@ -298,7 +376,6 @@ TEST_CASE("a custom policy sees the telemetry and the losses") {
   sn_end_step(layer, {{"d", 3.0}});
   CHECK(seen_loss == 3.0);
   CHECK(sn->enabled(layer));
-  CHECK(sn->telemetry().residual >= 0);
   sn_end_step(layer, {{"d", 0.5}});
   CHECK_FALSE(sn->enabled(layer));
 }
@@ -341,6 +418,7 @@ TEST_CASE("a state dict round trip keeps u, v and the policy state") {
   CHECK(state.count("weight_sn_policy_state"));
   b.load_state_dict(state);
   CHECK(b.buffer("weight_u").to_vector<double>() == a.buffer("weight_u").to_vector<double>());
+  CHECK(b.buffer("weight_v").to_vector<double>() == a.buffer("weight_v").to_vector<double>());
   CHECK(b.buffer("weight_sn_step").at({0}) == 3);
   CHECK(sn_b->enabled(b));  // sigma > 0.1 switched the rule on, and the state says so
   a.eval();
@@ -413,14 +491,107 @@ TEST_CASE("update once per step: forwards use the stored u, v and sn_end_step re
   CHECK(sn->telemetry().step == 1);
 }
 
-TEST_CASE("the operator estimator supports several forwards before one backward") {
+namespace {
+
+// Conv2d(1, 2, 3, stride 1, padding 1) on a 5 x 5 image, as plain loops (cross-
+// correlation, zero outside the image): y[o][r][c] = sum_ab w[o][a][b] x[r - 1 + a][c - 1 + b].
+std::vector<double> plain_conv_1to2_3x3_pad1(const std::vector<double>& w, const std::vector<double>& x) {
+  std::vector<double> y(2 * 25, 0.0);
+  for (int o = 0; o < 2; ++o)
+    for (int r = 0; r < 5; ++r)
+      for (int c = 0; c < 5; ++c)
+        for (int a = 0; a < 3; ++a)
+          for (int b = 0; b < 3; ++b) {
+            const int xr = r - 1 + a, xc = c - 1 + b;
+            if (xr < 0 || xr >= 5 || xc < 0 || xc >= 5) continue;
+            y[static_cast<std::size_t>(o * 25 + r * 5 + c)] +=
+                w[static_cast<std::size_t>(o * 9 + a * 3 + b)] * x[static_cast<std::size_t>(xr * 5 + xc)];
+          }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("the operator estimator's gradient over several forwards uses each forward's own vectors") {
+  // Each forward k normalises by sigma_k(W) = <op_u_k, conv(op_v_k; W)> with the vectors
+  // that forward refined to, held constant. The reference differentiates
+  //   L(W) = sum(conv(a; W / sigma_1(W))^2) + sum(conv(b; W / sigma_2(W)))
+  // numerically (central differences), with the convolution written as plain loops.
   Conv2d conv(1, 2, 3, 1, 1, false, default_generator(), DType::Float64);
   spectral_norm(conv, {.estimator = SNEstimator::Operator, .operator_input_shape = {1, 1, 5, 5}});
-  Tensor a = randn({1, 1, 5, 5}, default_generator(), {DType::Float64});
-  Tensor b = randn({1, 1, 5, 5}, default_generator(), {DType::Float64});
-  Tensor loss = sum(conv(a)) + sum(conv(b));  // the second forward refines the vectors in place
-  CHECK_NOTHROW(loss.backward());
-  CHECK(conv.raw_param("weight").grad().defined());
+  Tensor a = random_f64({1, 1, 5, 5}, 16), b = random_f64({1, 1, 5, 5}, 17);
+  auto snapshot = [&] {
+    return std::make_pair(conv.buffer("weight_op_u").to_vector<double>(), conv.buffer("weight_op_v").to_vector<double>());
+  };
+  Tensor ya = conv(a);
+  const auto first = snapshot();
+  Tensor yb = conv(b);  // refines the vectors in place
+  const auto second = snapshot();
+  REQUIRE(first.first != second.first);
+  sum(ya * ya + yb).backward();
+  const std::vector<double> grad = conv.raw_param("weight").grad().to_vector<double>();
+
+  const std::vector<double> xa = a.to_vector<double>(), xb = b.to_vector<double>();
+  auto loss = [&](const std::vector<double>& w) {
+    auto sigma = [&](const std::pair<std::vector<double>, std::vector<double>>& vectors) {
+      const std::vector<double> av = plain_conv_1to2_3x3_pad1(w, vectors.second);
+      double s = 0;
+      for (std::size_t i = 0; i < av.size(); ++i) s += vectors.first[i] * av[i];
+      return s;
+    };
+    const double s1 = sigma(first), s2 = sigma(second);
+    double total = 0;
+    for (double y : plain_conv_1to2_3x3_pad1(w, xa)) total += (y / s1) * (y / s1);
+    for (double y : plain_conv_1to2_3x3_pad1(w, xb)) total += y / s2;
+    return total;
+  };
+  const std::vector<double> w0 = conv.raw_param("weight").to_vector<double>();
+  REQUIRE(grad.size() == w0.size());
+  const double h = 1e-6;
+  for (std::size_t k = 0; k < w0.size(); ++k) {
+    CAPTURE(k);
+    std::vector<double> plus = w0, minus = w0;
+    plus[k] += h;
+    minus[k] -= h;
+    const double numeric = (loss(plus) - loss(minus)) / (2 * h);
+    CHECK(grad[k] == doctest::Approx(numeric).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("with the operator estimator, through_iterations still refines both vector pairs in a training forward") {
+  Conv2d conv(2, 3, 3, 1, 1, false, default_generator(), DType::Float64);
+  spectral_norm(conv, {.backward = SNBackward::ThroughIterations, .estimator = SNEstimator::Operator,
+                       .operator_input_shape = {1, 2, 5, 5}});
+  {
+    NoGradGuard no_grad;  // a new weight, so that one more iteration must move every vector
+    conv.raw_param("weight").add_(random_f64({3, 2, 3, 3}, 18), 0.5);
+  }
+  const std::vector<std::string> names{"weight_u", "weight_v", "weight_op_u", "weight_op_v"};
+  std::vector<Tensor> before;
+  for (const std::string& name : names) before.push_back(conv.buffer(name).clone());
+  conv(random_f64({1, 2, 5, 5}, 19));
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    CAPTURE(names[i]);
+    CHECK(max_abs_diff(conv.buffer(names[i]), before[i]) > 1e-6);
+  }
+}
+
+TEST_CASE("with the operator estimator, through_iterations gives through_sigma's output and gradient") {
+  // The in-graph iterations are for the matrix estimators; the operator estimator
+  // differentiates through its sigma with its vectors held constant in either mode.
+  Tensor x = random_f64({2, 2, 5, 5}, 20);
+  std::vector<Tensor> outputs, grads;
+  for (SNBackward backward : {SNBackward::ThroughSigma, SNBackward::ThroughIterations}) {
+    Generator gen(21);
+    Conv2d conv(2, 3, 3, 1, 1, false, gen, DType::Float64);
+    spectral_norm(conv, {.backward = backward, .estimator = SNEstimator::Operator, .operator_input_shape = {1, 2, 5, 5}});
+    Tensor y = conv(x);
+    sum(y * y).backward();
+    outputs.push_back(y.detach());
+    grads.push_back(conv.raw_param("weight").grad());
+  }
+  CHECK(max_abs_diff(outputs[0], outputs[1]) == 0);
+  CHECK(max_abs_diff(grads[0], grads[1]) == 0);
 }
 
 namespace {

@@ -8,11 +8,12 @@
 //     |analytic - numeric| <= atol + rtol * |numeric|.
 // With fast_mode it compares random projections v^T J u instead (for big inputs).
 // It also checks what a correct backward must do beyond values: the same result when
-// run twice, zero input gradients for a zero upstream gradient, no gradient for
-// inputs that do not require one, gradients of the input's shape and dtype, and
-// accumulation into an existing .grad by exactly the new gradient.
+// run twice, zero input gradients for a zero upstream gradient, gradients of the
+// input's shape and dtype, and accumulation into an existing .grad by exactly the new
+// gradient.
 //
-// Inputs with requires_grad set are differentiated; the others are held constant.
+// Inputs with requires_grad set are differentiated; the others are held constant:
+// never perturbed, and given no edge in the graph, so no gradient can reach them.
 #include <functional>
 #include <string>
 #include <vector>
@@ -28,7 +29,7 @@ struct GradcheckOptions {
   bool convert_to_float64 = false;  // else float32 inputs are refused with an error
   bool fast_mode = false;           // random projections v^T J u instead of the full Jacobian
   int fast_mode_projections = 3;
-  bool check_backward_properties = true;  // twice, zero upstream, accumulation, no-grad inputs
+  bool check_backward_properties = true;  // twice, zero upstream, accumulation (shape, dtype, values)
   uint64_t seed = 0;                       // for the random upstream gradients and projections
 };
 

@@ -4,30 +4,25 @@
 // node of the graph with its value and gradient, checks the gradients against the
 // formula worked out by hand and against gradcheck, and (with --dot FILE) writes
 // the graph for Graphviz:  dot -Tpng graph.dot -o graph.png
-#include <cstring>
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <string>
 
+#include "../common/cli.h"
 #include "ops/ops.h"
 #include "tools/gradcheck.h"
 #include "tools/graphviz.h"
 
 using namespace sg;
+using namespace sg::examples;
 
 int main(int argc, char** argv) {
+  CLI::App app{"A tour of autograd: one small graph, its gradients by hand, by autograd and by gradcheck"};
   std::string dot_path;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--dot") == 0 && i + 1 < argc) {
-      dot_path = argv[++i];
-    } else if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-      std::cout << "usage: autograd_tour [--dot FILE]\n";
-      return 0;
-    } else {
-      std::cerr << "autograd_tour: unknown argument '" << argv[i] << "' (expected --dot FILE)\n";
-      return 2;
-    }
-  }
-  try {
+  app.add_option("--dot", dot_path, "also write the graph to this file for Graphviz (dot -Tpng FILE -o graph.png)");
+  CLI11_PARSE(app, argc, argv);
+
+  return run_main("autograd_tour", [&] {
     TensorOptions leaf{DType::Float64, Device::cpu(), true};
     Tensor w = tensor({0.5, -1.0, 2.0}, leaf).set_name("w");
     Tensor x = tensor({1.0, 2.0, -0.5}, {DType::Float64}).set_name("x");
@@ -62,8 +57,5 @@ int main(int argc, char** argv) {
       std::cout << "\nWrote the graph to " << dot_path << " (render: dot -Tpng " << dot_path << " -o graph.png)\n";
     }
     return check.passed ? 0 : 1;
-  } catch (const std::exception& e) {  // any failure: one line, exit code 1
-    std::cerr << "autograd_tour: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

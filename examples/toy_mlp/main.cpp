@@ -1,34 +1,25 @@
 // A two-layer MLP learns y = sin(3x) on [-1, 1] with plain gradient descent and
 // prints its loss as it falls. Everything here is sigmagrad's own tensors and
 // autograd; layers and optimisers get their own modules later.
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <iostream>
 #include <vector>
 
+#include "../common/cli.h"
 #include "ops/ops.h"
 
 using namespace sg;
+using namespace sg::examples;
 
 int main(int argc, char** argv) {
+  CLI::App app{"A two-layer MLP learns y = sin(3x) with hand-written gradient descent"};
   long steps = 3000;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--steps") == 0 && i + 1 < argc) {
-      char* end = nullptr;
-      steps = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || steps <= 0) {
-        std::cerr << "toy_mlp: --steps expects a positive integer, got '" << argv[i] << "'\n";
-        return 2;
-      }
-    } else {
-      std::cerr << "usage: toy_mlp [--steps N]\n";
-      return 2;
-    }
-  }
-  try {
+  app.add_option("--steps", steps, "gradient-descent steps")->check(positive());
+  CLI11_PARSE(app, argc, argv);
+
+  return run_main("toy_mlp", [&] {
     // Data: 256 points of y = sin(3x).
     const int n = 256;
     std::vector<double> xs(n), ys(n);
@@ -74,8 +65,5 @@ int main(int argc, char** argv) {
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("loss fell from %.4f to %.6f in %ld steps (%.2f s)\n", first_loss, loss_value, steps, seconds);
     return loss_value < first_loss ? 0 : 1;
-  } catch (const std::exception& e) {  // any failure: one line, exit code 1
-    std::cerr << "toy_mlp: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
