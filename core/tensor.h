@@ -6,9 +6,10 @@
 // Where things live:
 //   metadata, element access, autograd flags ..... core/tensor.cpp
 //   backward(), the graph, saved tensors .......... core/autograd.{h,cpp}
-//   every op (forward + backward side by side) .... ops/<family>.cpp. The free functions
-//     are declared in ops/<family>.h, and ops/ops.h includes every one of those headers
-//     (ops/spectral_norm.h and ops/conv_norm.h among them). The view and copy ops that
+//   every op (forward + backward side by side) .... ops/<family>.cpp; ops/ops.h lists
+//     which op is in which file. The free functions are declared in ops/<family>.h, and
+//     ops/ops.h includes every one of those headers (ops/spectral_norm.h and
+//     ops/conv_norm.h among them). The view and copy ops that
 //     are members below (reshape, transpose, select, ..., clone, to, fill_, copy_, ...)
 //     are defined in ops/shape.cpp and ops/copy.cpp; the math shortcuts (sum, relu, ...)
 //     in ops/tensor_methods.cpp forward to the free functions.

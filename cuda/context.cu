@@ -140,7 +140,7 @@ bool available() {
 
 const Kernels* kernels() {
   // The CUDA row of the dispatch table: the functions of cuda/backend.h, entry by entry.
-  static const Kernels table{
+  static const Kernels table = make_table<Kernels>(
       copy, fill, add_scaled_inplace, scale_inplace,
       sum_block, extreme, extreme_backward,
       gemm,
@@ -148,8 +148,7 @@ const Kernels* kernels() {
       batch_norm_forward, batch_norm_backward,
       max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward,
       nll_gather, nll_scatter,
-      sgd_step, adam_step,
-  };
+      sgd_step, adam_step);
   return available() ? &table : nullptr;
 }
 

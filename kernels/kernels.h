@@ -15,6 +15,7 @@
 // FastKernels. An op uses one when fast_kernels_for(device) offers it; ReferencePathGuard
 // turns them all off, which is how tests/test_fast_paths.cpp pins each fast kernel to
 // the textbook computation on every machine.
+#include <cstddef>
 #include <vector>
 
 #include "core/tensor.h"
@@ -104,6 +105,19 @@ struct FastKernels {
   Tensor (*sn_backward_rank_one)(const Tensor& grad, const Tensor& w_sn, const Tensor& u, const Tensor& v,
                                  const Tensor& factor, double scale, double term_weight);
 };
+
+// A table is built with make_table<Table>(entry, entry, ...), which refuses a table with
+// an entry missing on every compiler (plain aggregate initialisation would leave it null).
+// Every entry is a function pointer, so a table's size counts its entries.
+template <class Table>
+inline constexpr std::size_t kTableEntries = sizeof(Table) / sizeof(void (*)());
+static_assert(kTableEntries<Kernels> == 20 && kTableEntries<FastKernels> == 8,
+              "an entry was added to Kernels or FastKernels: update this count, cpu/kernels.cpp and cuda/context.cu");
+template <class Table, class... Entry>
+Table make_table(Entry... entries) {
+  static_assert(sizeof...(Entry) == kTableEntries<Table>, "a kernel table must fill every entry");
+  return Table{entries...};
+}
 
 // The kernels of `device`; a clear error when that device's backend is not compiled in.
 const Kernels& kernels_for(Device device);

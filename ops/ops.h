@@ -1,26 +1,28 @@
 #pragma once
-// One include for every op in sigmagrad. Each ops/<family>.h below declares one family
-// of ops as free functions (spectral normalisation and the certified convolution norm
-// included), and the matching .cpp file holds each op's forward and backward side by
-// side. The view and copy ops that are Tensor members (reshape, transpose, clone, to,
-// fill_, ...) are declared in core/tensor.h, which comes in here too, with the tensor
-// factories and, through core/generator.h, the random ones. Not included: the CPU
-// kernel machinery the ops are built on (ops/elementwise.h, gemm.h, im2col.h,
-// conv_cpu.h), which declares no op.
+// One include for every op in sigmagrad, and the index of where each op's forward and
+// backward live: each ops/<family>.h declares the ops listed next to it, and
+// ops/<family>.cpp holds each one's forward with its backward (the lambda given to
+// record()) right below it. The view and copy ops that are Tensor members (reshape,
+// transpose, clone, to, fill_, ...) are declared in core/tensor.h and defined in
+// ops/shape.cpp and ops/copy.cpp. The kernels the ops call are reached through one
+// dispatch point, kernels/kernels.h (CPU kernels in cpu/, CUDA kernels in cuda/).
 #include "core/autograd.h"
 #include "core/generator.h"
 #include "core/tensor.h"
-#include "ops/activations.h"
-#include "ops/arithmetic.h"
-#include "ops/loss.h"
-#include "ops/math.h"
-#include "ops/linear.h"
-#include "ops/matmul.h"
-#include "ops/reduce.h"
-#include "ops/shape.h"
-#include "ops/batch_norm.h"
-#include "ops/conv.h"
-#include "ops/conv_norm.h"
-#include "ops/dropout.h"
-#include "ops/pool.h"
-#include "ops/spectral_norm.h"
+#include "ops/activations.h"   // relu, leaky_relu, sigmoid, tanh, softplus ........ ops/activations.cpp
+#include "ops/arithmetic.h"    // add, sub, mul, div, neg, pow, + - * / ............ ops/arithmetic.cpp
+#include "ops/loss.h"          // mse_loss, binary_cross_entropy_with_logits,
+                               //   log_softmax, nll_loss, cross_entropy ............ ops/loss.cpp
+#include "ops/math.h"          // exp, log, sqrt, abs, clamp ......................... ops/math.cpp
+#include "ops/linear.h"        // linear ............................................. ops/linear.cpp
+#include "ops/matmul.h"        // matmul ............................................. ops/matmul.cpp
+#include "ops/reduce.h"        // sum, mean, max, min, logsumexp, sum_to_shape ...... ops/reduce.cpp
+#include "ops/shape.h"         // cat, stack ......................................... ops/shape.cpp
+#include "ops/batch_norm.h"    // batch_norm ......................................... ops/batch_norm.cpp
+#include "ops/conv.h"          // conv2d, conv_transpose2d ........................... ops/conv.cpp
+#include "ops/conv_norm.h"     // circular_conv_norm, certified_conv_norm, conv_norm_apply,
+                               //   conv_norm_adjoint, conv_operator_power_iteration . ops/conv_norm.cpp
+#include "ops/dropout.h"       // dropout (composed: autograd's backward) ........... ops/dropout.cpp
+#include "ops/pool.h"          // max_pool2d, avg_pool2d ............................. ops/pool.cpp
+#include "ops/spectral_norm.h" // spectral_normalize (+ _composed,
+                               //   _through_iterations), power_iteration, sn_sigma .. ops/spectral_norm.cpp
