@@ -31,17 +31,17 @@ void plot_training(const std::string& out_dir, const std::vector<SNLayer>& sn_la
     std::printf("gnuplot not found: skipped training.png (metrics.csv has the data)\n");
     return;
   }
-  const std::string script = out_dir + "/training.gp", metrics = out_dir + "/metrics.csv";
+  const std::string script = out_dir + "/training.gp", metrics_csv = out_dir + "/metrics.csv";
   const bool lipschitz = fs::exists(out_dir + "/lipschitz.csv");
   write_file_atomically(script, [&](std::ostream& s) {
     s << "set datafile separator ','\nset terminal png size 1000,700\nset output '" << out_dir << "/training.png.tmp'\n"
       << "set multiplot layout " << 1 + !sn_layers.empty() + lipschitz << ",1\nset key outside right\nset grid\n"
       << "set title 'losses'\nset xlabel 'iteration'\n"
-      << "plot '" << metrics << "' using 1:3 with lines title 'loss D', '' using 1:4 with lines title 'loss G'\n";
+      << "plot '" << metrics_csv << "' using 1:3 with lines title 'loss D', '' using 1:4 with lines title 'loss G'\n";
     if (!sn_layers.empty()) {
       s << "set title 'spectral norm sigma of D layers (estimate)'\nplot ";
       for (std::size_t k = 0; k < sn_layers.size(); ++k)
-        s << (k ? ", " : "") << "'" << metrics << "' using 1:" << 7 + k << " with lines title '" << sn_layers[k].name << "'";
+        s << (k ? ", " : "") << "'" << metrics_csv << "' using 1:" << 7 + k << " with lines title '" << sn_layers[k].name << "'";
       s << "\n";
     }
     if (lipschitz)
