@@ -9,19 +9,22 @@
 //
 // Every finished run is a row of OUT/results.csv at once; a study started again skips
 // the rows it has. A run whose losses become NaN/inf (mnist_gan exits with code 3) is
-// recorded as diverged. The report: OUT/results.md and OUT/study.png (study_report.h).
+// recorded as diverged. The report: OUT/results.md and OUT/study.png (write_report() in
+// study.cpp). What it reads of each run (the scores line, metrics.csv) is written and
+// read by the same shared code as mnist_gan's (examples/common/gan_scores.h, gan_metrics.h).
 #include <CLI/CLI.hpp>
 #include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
 
 #include "../common/cli.h"
+#include "../common/gan_metrics.h"
+#include "../common/text_files.h"
 #include "core/error.h"
 #include "study.h"
 
@@ -36,11 +39,6 @@ int run_logged(const std::string& command, const std::string& log) {
   const int status = std::system((command + " > '" + log + "' 2>&1").c_str());
   if (status == -1) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 // Makes the scorer once, before the grid, so that parallel runs do not each train one.
@@ -126,7 +124,7 @@ int main(int argc, char** argv) {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::lock_guard<std::mutex> lock(mutex);
         if (code != 0 && code != kGanDivergedExitCode) {
-          failure = str("run ", run.id(), " failed (exit code ", code, "); its log: ", dir, "/log.txt\n", read_text(dir + "/log.txt"));
+          failure = str("run ", run.id(), " failed (exit code ", code, "); its log: ", dir, "/log.txt\n", read_text_file(dir + "/log.txt"));
           next = todo.size();  // start no more runs
           return;
         }

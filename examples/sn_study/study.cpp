@@ -4,19 +4,20 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
+#include <optional>
 #include <sstream>
 
 #include "../common/cli.h"
+#include "../common/gan_metrics.h"
+#include "../common/gan_plots.h"
+#include "../common/gan_scores.h"
+#include "../common/text_files.h"
 #include "core/error.h"
 #include "io/atomic_file.h"
 
 namespace sg::examples {
-
-namespace fs = std::filesystem;
 
 const OptimiserSetting& optimiser_setting(const std::string& name) {
   // Miyato et al. 2018, Table 1: learning rate, beta1, beta2, D steps per G step.
@@ -102,19 +103,6 @@ std::string StudyRow::csv() const {
 
 namespace {
 
-std::vector<std::vector<std::string>> read_csv(const std::string& path) {
-  std::vector<std::vector<std::string>> rows;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (!line.empty() && line.back() == ',') cells.emplace_back();
-    rows.push_back(cells);
-  }
-  return rows;
-}
-
 // Rows of DIR/results.csv as StudyRows (the header skipped).
 std::vector<StudyRow> read_results(const std::string& dir) {
   std::vector<StudyRow> out;
@@ -166,52 +154,29 @@ StudyRow collect_row(const StudyRun& run, const std::string& run_dir, bool diver
   StudyRow row{run.setting.name, run.config, run.seed};
   row.diverged = diverged;
   row.seconds = seconds;
-  std::ifstream log(run_dir + "/log.txt");
-  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  std::smatch m;
-  if (!diverged && text.find("fid=") != std::string::npos) {
-    SG_CHECK(std::regex_search(text, m, std::regex(R"(fid=([-0-9.eE+naif]+) modes=(\d+) kl=([-0-9.eE+naif]+))")),
-             "sn_study: run ", run.id(), " ended without its scores line (", run_dir, "/log.txt)");
-    row.fid = std::strtod(m[1].str().c_str(), nullptr), row.modes = std::stoi(m[2].str()),
-    row.kl = std::strtod(m[3].str().c_str(), nullptr);
+  const std::string log = read_text_file(run_dir + "/log.txt");
+  if (!diverged && printed_scores(log)) {
+    const std::optional<GanScores> scores = parse_scores_line(log);
+    SG_CHECK(scores.has_value(), "sn_study: run ", run.id(), " ended without its scores line (", run_dir, "/log.txt)");
+    row.fid = scores->fid, row.modes = scores->coverage.modes, row.kl = scores->coverage.kl;
     row.scored = true;
   }
-  // SN statistics from metrics.csv (one row per iteration): the share of rows with
-  // applied_<layer> = 1, and the last finite sigma_<layer>.
-  auto rows = read_csv(run_dir + "/metrics.csv");
-  if (!rows.empty()) {
-    const auto& header = rows[0];
-    for (std::size_t c = 0; c < header.size(); ++c) {
-      if (header[c].rfind("applied_", 0) == 0) {
-        double on = 0, n = 0;
-        for (std::size_t r = 1; r < rows.size(); ++r)
-          if (c < rows[r].size()) on += rows[r][c] == "1", n += 1;
-        char cell[64];
-        std::snprintf(cell, sizeof cell, "%s%s:%.3f", row.sn_on_fraction.empty() ? "" : ";", header[c].substr(8).c_str(),
-                      n > 0 ? on / n : 0.0);
-        row.sn_on_fraction += cell;
-      }
-      if (header[c].rfind("sigma_", 0) == 0) {
-        std::string last = "nan";
-        for (std::size_t r = rows.size(); r-- > 1;)
-          if (c < rows[r].size() && std::isfinite(std::strtod(rows[r][c].c_str(), nullptr))) {
-            last = rows[r][c];
-            break;
-          }
-        row.final_sigma += (row.final_sigma.empty() ? "" : ";") + header[c].substr(6) + ":" + last;
-      }
-    }
+  // SN statistics from metrics.csv (one row per iteration): per SN layer, the share of
+  // rows with SN applied, and the last finite sigma.
+  const MetricsSummary metrics = summarise_metrics(run_dir + "/metrics.csv");
+  for (const SnLayerSummary& layer : metrics.sn_layers) {
+    char cell[64];
+    std::snprintf(cell, sizeof cell, "%s%s:%.3f", row.sn_on_fraction.empty() ? "" : ";", layer.layer.c_str(),
+                  layer.applied_share);
+    row.sn_on_fraction += cell;
+    row.final_sigma += (row.final_sigma.empty() ? "" : ";") + layer.layer + ":" + layer.final_sigma;
   }
-  row.epochs = static_cast<int>(rows.size() > 1 ? parse_integer(rows.back().at(1), "metrics.csv epoch") : 0);
+  row.epochs = metrics.last_epoch;
   return row;
 }
 
 void append_row(const std::string& dir, const StudyRow& row) {
-  const std::string path = dir + "/results.csv";
-  std::ifstream in(path);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (content.empty()) content = std::string(kResultsHeader) + "\n";
-  write_file_atomically(path, [&](std::ostream& out) { out << content << row.csv() << "\n"; });
+  append_csv_row(dir + "/results.csv", kResultsHeader, row.csv());
 }
 
 // ---- the report ---------------------------------------------------------------------------------
@@ -262,9 +227,9 @@ void write_timelines(const std::string& dir, const std::vector<StudyRow>& rows) 
     Trace t{r.setting + " " + r.config, dir + "/runs/" + StudyRun{optimiser_setting(r.setting), r.config, r.seed}.id() + "/metrics.csv"};
     auto csv = read_csv(t.metrics);
     if (csv.empty()) continue;
-    for (std::size_t c = 0; c < csv[0].size(); ++c) {
-      if (!t.sigma_column && csv[0][c].rfind("sigma_", 0) == 0) t.sigma_column = c + 1;  // gnuplot counts from 1
-      if (!t.applied_column && csv[0][c].rfind("applied_", 0) == 0) t.applied_column = c + 1;
+    for (std::size_t c = 0; c < csv[0].size(); ++c) {  // gnuplot counts columns from 1
+      if (!t.sigma_column && csv[0][c].rfind(kSigmaColumn, 0) == 0) t.sigma_column = c + 1;
+      if (!t.applied_column && csv[0][c].rfind(kAppliedColumn, 0) == 0) t.applied_column = c + 1;
     }
     if (t.sigma_column && t.applied_column) traces.push_back(t);
   }
@@ -282,8 +247,7 @@ void write_timelines(const std::string& dir, const std::vector<StudyRow>& rows) 
         << ") with steps title '" << traces[k].title << "'";
     s << "\nunset multiplot\n";
   });
-  if (std::system(("gnuplot '" + dir + "/timelines.gp' 2>/dev/null").c_str()) == 0)
-    fs::rename(dir + "/timelines.png.tmp", dir + "/timelines.png");
+  render_gnuplot(dir + "/timelines.gp", dir + "/timelines.png");
 }
 
 }  // namespace
@@ -334,7 +298,7 @@ void write_report(const std::string& dir) {
         << table("KL of the predicted classes from uniform", &Cell::kl, 3);
   });
   // study.png: FID per setting, one line per configuration, seed spread as error bars.
-  if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return;
+  if (!gnuplot_available()) return;
   write_file_atomically(dir + "/study.dat", [&](std::ostream& out) {
     for (const std::string& c : configs) {
       out << "# " << c << "\n";
@@ -356,8 +320,7 @@ void write_report(const std::string& dir) {
         << "):2:3 with yerrorlines title '" << configs[k] << "'";
     s << "\n";
   });
-  if (std::system(("gnuplot '" + dir + "/study.gp' 2>/dev/null").c_str()) == 0)
-    fs::rename(dir + "/study.png.tmp", dir + "/study.png");
+  render_gnuplot(dir + "/study.gp", dir + "/study.png");
   write_timelines(dir, rows);
 }
 

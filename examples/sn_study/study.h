@@ -7,8 +7,6 @@
 
 namespace sg::examples {
 
-constexpr int kGanDivergedExitCode = 3;  // mnist_gan: the losses became NaN or infinite
-
 struct StudyOptions {
   std::string model = "mlp", device = "cpu", data = "data/mnist", out = "out/sn_study";
   std::string classifier = "out/classifier/classifier.ckpt";
