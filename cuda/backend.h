@@ -35,8 +35,8 @@ void extreme_backward(const Tensor& grad, const Tensor& indices, const Tensor& g
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const void* a, int64_t lda, int64_t stride_a,
           const void* b, int64_t ldb, int64_t stride_b, void* c, int64_t ldc, int64_t stride_c, int64_t batch,
           DType dtype);
-Tensor im2col(const Tensor& image, const ConvGeometry& g);
-Tensor col2im(const Tensor& cols, const ConvGeometry& g);
+Tensor im2col(const Tensor& image, const ConvGeometry& geometry);
+Tensor col2im(const Tensor& cols, const ConvGeometry& geometry);
 void batch_norm_forward(const Tensor& x, const Tensor& y, const Tensor& x_hat, const Tensor& inv_std,
                         const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
                         const Tensor& running_var, const BatchNormShape& shape, bool training, double momentum,
@@ -44,10 +44,10 @@ void batch_norm_forward(const Tensor& x, const Tensor& y, const Tensor& x_hat, c
 void batch_norm_backward(const Tensor& grad, const Tensor& x_hat, const Tensor& inv_std, const Tensor& weight,
                          const Tensor& dx, const Tensor& dweight, const Tensor& dbias, const BatchNormShape& shape,
                          bool training);
-void max_pool_forward(const Tensor& x, const Tensor& y, const Tensor& argmax, const PoolGeometry& g);
-void max_pool_backward(const Tensor& grad, const Tensor& argmax, const Tensor& dx, const PoolGeometry& g);
-void avg_pool_forward(const Tensor& x, const Tensor& y, const PoolGeometry& g);
-void avg_pool_backward(const Tensor& grad, const Tensor& dx, const PoolGeometry& g);
+void max_pool_forward(const Tensor& x, const Tensor& y, const Tensor& argmax, const PoolGeometry& geometry);
+void max_pool_backward(const Tensor& grad, const Tensor& argmax, const Tensor& dx, const PoolGeometry& geometry);
+void avg_pool_forward(const Tensor& x, const Tensor& y, const PoolGeometry& geometry);
+void avg_pool_backward(const Tensor& grad, const Tensor& dx, const PoolGeometry& geometry);
 void nll_gather(const Tensor& log_probs, const Tensor& target, const Tensor& picked);
 void nll_scatter(const Tensor& grad, const Tensor& target, const Tensor& grad_in);
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,

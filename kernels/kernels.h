@@ -49,9 +49,9 @@ struct Kernels {
 
   // ---- convolution data movement (cpu/im2col.cpp, cuda/im2col.cu) ------------------------
   // image: contiguous (N, C, H, W) -> new contiguous (C*kh*kw, N*Ho*Wo)
-  Tensor (*im2col)(const Tensor& image, const ConvGeometry& g);
+  Tensor (*im2col)(const Tensor& image, const ConvGeometry& geometry);
   // cols: contiguous (C*kh*kw, N*Ho*Wo) -> new contiguous (N, C, H, W), overlaps summed
-  Tensor (*col2im)(const Tensor& cols, const ConvGeometry& g);
+  Tensor (*col2im)(const Tensor& cols, const ConvGeometry& geometry);
 
   // ---- batch norm (cpu/batch_norm.cpp, cuda/batch_norm.cu): x contiguous as (N, C, S) ----
   // Fills y, x_hat and inv_std; updates the running statistics in training when given.
@@ -65,10 +65,10 @@ struct Kernels {
                               const BatchNormShape& shape, bool training);
 
   // ---- pooling (cpu/pool.cpp, cuda/pool.cu); dx arrives zeroed -----------------------------
-  void (*max_pool_forward)(const Tensor& x, const Tensor& y, const Tensor& argmax, const PoolGeometry& g);
-  void (*max_pool_backward)(const Tensor& grad, const Tensor& argmax, const Tensor& dx, const PoolGeometry& g);
-  void (*avg_pool_forward)(const Tensor& x, const Tensor& y, const PoolGeometry& g);
-  void (*avg_pool_backward)(const Tensor& grad, const Tensor& dx, const PoolGeometry& g);
+  void (*max_pool_forward)(const Tensor& x, const Tensor& y, const Tensor& argmax, const PoolGeometry& geometry);
+  void (*max_pool_backward)(const Tensor& grad, const Tensor& argmax, const Tensor& dx, const PoolGeometry& geometry);
+  void (*avg_pool_forward)(const Tensor& x, const Tensor& y, const PoolGeometry& geometry);
+  void (*avg_pool_backward)(const Tensor& grad, const Tensor& dx, const PoolGeometry& geometry);
 
   // ---- losses (cpu/loss.cpp, cuda/loss.cu) -------------------------------------------------
   // picked[i] = -log_probs[i, target[i]];  grad_in (zeros) [i, target[i]] = -grad[i]
@@ -86,16 +86,16 @@ struct Kernels {
 // Faster kernels for maths an op also writes out as its textbook computation. A null
 // entry means "use the textbook computation". Only the CPU has any (cpu/backend.h).
 struct FastKernels {
-  // conv2d: x (N, C, H, W), w (O, C, kh, kw) contiguous; `g` is x's geometry. `columns`,
+  // conv2d: x (N, C, H, W), w (O, C, kh, kw) contiguous; `geometry` is x's. `columns`,
   // when given, receives the im2col columns for the weight gradient (N, C*kh*kw, Ho*Wo).
-  Tensor (*conv2d_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g,
+  Tensor (*conv2d_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& geometry,
                            Tensor* columns);
   std::vector<Tensor> (*conv2d_backward)(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& columns,
-                                         const ConvGeometry& g, const std::vector<bool>& needs);
-  // conv_transpose2d: x (N, Cin, H, W), w (Cin, Cout, kh, kw); `g` is the output's geometry.
-  Tensor (*conv_transpose2d_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g);
+                                         const ConvGeometry& geometry, const std::vector<bool>& needs);
+  // conv_transpose2d: x (N, Cin, H, W), w (Cin, Cout, kh, kw); `geometry` is the output's.
+  Tensor (*conv_transpose2d_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& geometry);
   std::vector<Tensor> (*conv_transpose2d_backward)(const Tensor& grad, const Tensor& x, const Tensor& w,
-                                                   const ConvGeometry& g, const std::vector<bool>& needs);
+                                                   const ConvGeometry& geometry, const std::vector<bool>& needs);
   // linear: y = x W^T + b as one GEMM into y pre-filled with b; db = column sums of grad.
   Tensor (*linear_forward)(const Tensor& x, const Tensor& w, const Tensor& bias);
   Tensor (*linear_bias_grad)(const Tensor& grad);

@@ -17,13 +17,13 @@ constexpr int kWarmupIterations = 15;
 // The layer's convolution at `input_shape` (1, C, H, W), for the operator and certified
 // estimators (ops/conv_norm.h).
 ConvNormGeometry conv_geometry(Module& owner, const Shape& input_shape) {
-  ConvNormGeometry g;
-  if (auto* c = dynamic_cast<Conv2d*>(&owner)) g.stride = c->stride, g.padding = c->padding;
-  else if (auto* t = dynamic_cast<ConvTranspose2d*>(&owner)) g.stride = t->stride, g.padding = t->padding, g.transposed = true;
+  ConvNormGeometry geometry;
+  if (auto* c = dynamic_cast<Conv2d*>(&owner)) geometry.stride = c->stride, geometry.padding = c->padding;
+  else if (auto* t = dynamic_cast<ConvTranspose2d*>(&owner)) geometry.stride = t->stride, geometry.padding = t->padding, geometry.transposed = true;
   else detail::throw_error("spectral norm: the operator and certified estimators need a Conv2d or ConvTranspose2d, got a ",
                            owner.type_name());
-  if (input_shape.size() == 4) g.input_height = input_shape[2], g.input_width = input_shape[3];
-  return g;
+  if (input_shape.size() == 4) geometry.input_height = input_shape[2], geometry.input_width = input_shape[3];
+  return geometry;
 }
 
 bool uses_conv_geometry(SNEstimator e) { return e == SNEstimator::Operator || e == SNEstimator::Certified; }

@@ -60,24 +60,24 @@ Tensor contiguous_copy(const Tensor& t) {
 // ---- the textbook computation: one GEMM for the whole batch --------------------------------
 
 // y = W cols (+ b); `columns` receives cols = im2col(x), (C*kh*kw, N*Ho*Wo).
-Tensor conv2d_reference_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& g,
+Tensor conv2d_reference_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvGeometry& geometry,
                                 Tensor* columns) {
   NoGradGuard no_grad;
-  Tensor cols = kernels_for(x).im2col(x, g);
+  Tensor cols = kernels_for(x).im2col(x, geometry);
   Tensor y_t = matmul(w.reshape({w.shape()[0], -1}), cols);  // (O, N*L)
   if (columns) *columns = cols;
-  return add_channel_bias(batch_first(y_t, g.batch, g.out_h(), g.out_w()), bias);
+  return add_channel_bias(batch_first(y_t, geometry.batch, geometry.out_h(), geometry.out_w()), bias);
 }
 
 // dx = col2im(W^T G),  dW = G cols^T,  db = sum of G over (N, Ho, Wo)
 TensorList conv2d_reference_backward(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& columns,
-                                     const ConvGeometry& g, const std::vector<bool>& needs) {
+                                     const ConvGeometry& geometry, const std::vector<bool>& needs) {
   Tensor grad_t = channels_first(grad);  // (O, N*L)
   Tensor w_matrix = w.reshape({w.shape()[0], -1});
   Tensor dx, dw, db;
-  if (needs[0]) dx = kernels_for(grad).col2im(matmul(w_matrix.t(), grad_t).contiguous(), g);
+  if (needs[0]) dx = kernels_for(grad).col2im(matmul(w_matrix.t(), grad_t).contiguous(), geometry);
   if (needs[1]) {
-    Tensor cols = columns.defined() ? columns : kernels_for(x).im2col(x, g);
+    Tensor cols = columns.defined() ? columns : kernels_for(x).im2col(x, geometry);
     dw = matmul(grad_t, cols.t()).reshape(w.shape());
   }
   if (needs[2]) db = sum(grad, {0, 2, 3});
@@ -86,16 +86,16 @@ TensorList conv2d_reference_backward(const Tensor& grad, const Tensor& x, const 
 
 // y = col2im(W^T x_cols) (+ b): conv2d's input gradient, with x as the upstream gradient.
 Tensor conv_transpose2d_reference_forward(const Tensor& x, const Tensor& w, const Tensor& bias,
-                                          const ConvGeometry& g) {
+                                          const ConvGeometry& geometry) {
   NoGradGuard no_grad;
   Tensor cols = matmul(w.reshape({w.shape()[0], -1}).t(), channels_first(x));  // (Cout*kh*kw, N*H*W)
-  return add_channel_bias(kernels_for(x).col2im(cols.contiguous(), g), bias);
+  return add_channel_bias(kernels_for(x).col2im(cols.contiguous(), geometry), bias);
 }
 
 // dx = W grad_cols (conv2d's forward),  dW = x grad_cols^T,  db = sum of G over (N, H, W)
 TensorList conv_transpose2d_reference_backward(const Tensor& grad, const Tensor& x, const Tensor& w,
-                                               const ConvGeometry& g, const std::vector<bool>& needs) {
-  Tensor grad_cols = kernels_for(grad).im2col(grad.contiguous(), g);  // (Cout*kh*kw, N*H*W)
+                                               const ConvGeometry& geometry, const std::vector<bool>& needs) {
+  Tensor grad_cols = kernels_for(grad).im2col(grad.contiguous(), geometry);  // (Cout*kh*kw, N*H*W)
   Tensor dx, dw, db;
   if (needs[0])
     dx = batch_first(matmul(w.reshape({w.shape()[0], -1}), grad_cols), x.shape()[0], x.shape()[2], x.shape()[3]);
@@ -108,27 +108,27 @@ TensorList conv_transpose2d_reference_backward(const Tensor& grad, const Tensor&
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, int64_t stride, int64_t padding) {
   check_conv_args("conv2d", x_in, weight_in, bias, stride, padding, 1, 0);
-  ConvGeometry g{x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], x_in.shape()[3], weight_in.shape()[2],
+  ConvGeometry geometry{x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], x_in.shape()[3], weight_in.shape()[2],
                  weight_in.shape()[3], stride, padding};
-  SG_CHECK(g.height + 2 * padding >= g.kernel_h && g.width + 2 * padding >= g.kernel_w, "conv2d: kernel ",
-           g.kernel_h, "x", g.kernel_w, " is larger than the padded input ", shape_str(x_in.shape()));
+  SG_CHECK(geometry.height + 2 * padding >= geometry.kernel_h && geometry.width + 2 * padding >= geometry.kernel_w, "conv2d: kernel ",
+           geometry.kernel_h, "x", geometry.kernel_w, " is larger than the padded input ", shape_str(x_in.shape()));
   const Tensor x = contiguous_copy(x_in), weight = contiguous_copy(weight_in);
   // The weight gradient needs the columns again: keep them (when a graph is recorded)
   // rather than redo the im2col in the backward. saved_x still guards x against in-place edits.
   const bool keep_cols = GradMode::is_enabled() && weight_in.requires_grad();
   const FastKernels* fast = fast_kernels_for(x.device());  // the backward takes the forward's path
   Tensor cols;
-  Tensor y = (fast ? fast->conv2d_forward(x, weight, bias, g, keep_cols ? &cols : nullptr)
-                   : conv2d_reference_forward(x, weight, bias, g, keep_cols ? &cols : nullptr))
+  Tensor y = (fast ? fast->conv2d_forward(x, weight, bias, geometry, keep_cols ? &cols : nullptr)
+                   : conv2d_reference_forward(x, weight, bias, geometry, keep_cols ? &cols : nullptr))
                  .detach();
   return record("conv2d", {x_in, weight_in, bias}, y,
-                [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), g, fast,
+                [saved_x = save(x, "conv2d"), saved_w = save(weight, "conv2d"), geometry, fast,
                  saved_cols = keep_cols ? save(cols, "conv2d") : SavedTensor()](const Tensor& grad,
                                                                                 const std::vector<bool>& needs) {
                   const Tensor& x = saved_x.get();  // version check: x must be as it was in the forward
                   Tensor columns = saved_cols.defined() ? saved_cols.get() : Tensor();
-                  return fast ? fast->conv2d_backward(grad.contiguous(), x, saved_w.get(), columns, g, needs)
-                              : conv2d_reference_backward(grad, x, saved_w.get(), columns, g, needs);
+                  return fast ? fast->conv2d_backward(grad.contiguous(), x, saved_w.get(), columns, geometry, needs)
+                              : conv2d_reference_backward(grad, x, saved_w.get(), columns, geometry, needs);
                 });
 }
 
@@ -142,17 +142,17 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& weight_in, const Tenso
            ") for input ", shape_str(x_in.shape()), ", kernel ", kh, "x", kw, ", stride ", stride, ", padding ",
            padding);
   // The geometry of the conv2d whose adjoint this is: its input is our output.
-  ConvGeometry g{x_in.shape()[0], weight_in.shape()[1], out_h, out_w, kh, kw, stride, padding};
+  ConvGeometry geometry{x_in.shape()[0], weight_in.shape()[1], out_h, out_w, kh, kw, stride, padding};
   const Tensor x = contiguous_copy(x_in), weight = contiguous_copy(weight_in);
   const FastKernels* fast = fast_kernels_for(x.device());
-  Tensor y = (fast ? fast->conv_transpose2d_forward(x, weight, bias, g)
-                   : conv_transpose2d_reference_forward(x, weight, bias, g))
+  Tensor y = (fast ? fast->conv_transpose2d_forward(x, weight, bias, geometry)
+                   : conv_transpose2d_reference_forward(x, weight, bias, geometry))
                  .detach();
   return record("conv_transpose2d", {x_in, weight_in, bias}, y,
-                [saved_x = save(x, "conv_transpose2d"), saved_w = save(weight, "conv_transpose2d"), g, fast](
+                [saved_x = save(x, "conv_transpose2d"), saved_w = save(weight, "conv_transpose2d"), geometry, fast](
                     const Tensor& grad, const std::vector<bool>& needs) {
-                  return fast ? fast->conv_transpose2d_backward(grad.contiguous(), saved_x.get(), saved_w.get(), g, needs)
-                              : conv_transpose2d_reference_backward(grad, saved_x.get(), saved_w.get(), g, needs);
+                  return fast ? fast->conv_transpose2d_backward(grad.contiguous(), saved_x.get(), saved_w.get(), geometry, needs)
+                              : conv_transpose2d_reference_backward(grad, saved_x.get(), saved_w.get(), geometry, needs);
                 });
 }
 

@@ -88,26 +88,26 @@ struct Gram {
 };
 
 Gram gram_eigen(const PolyphaseKernel& k, const Symbol& s, bool want_vectors) {
-  Gram g;
-  g.left = k.out <= k.in2;
-  g.n = static_cast<int>(g.left ? k.out : k.in2);
-  g.matrix.assign(static_cast<std::size_t>(g.n) * static_cast<std::size_t>(g.n), Complex(0, 0));
+  Gram gram;
+  gram.left = k.out <= k.in2;
+  gram.n = static_cast<int>(gram.left ? k.out : k.in2);
+  gram.matrix.assign(static_cast<std::size_t>(gram.n) * static_cast<std::size_t>(gram.n), Complex(0, 0));
   const auto out = static_cast<blasint>(k.out), in2 = static_cast<blasint>(k.in2);
-  if (g.left)
-    cblas_zherk(CblasColMajor, CblasUpper, CblasNoTrans, out, in2, 1.0, s.matrix.data(), out, 0.0, g.matrix.data(), out);
+  if (gram.left)
+    cblas_zherk(CblasColMajor, CblasUpper, CblasNoTrans, out, in2, 1.0, s.matrix.data(), out, 0.0, gram.matrix.data(), out);
   else
-    cblas_zherk(CblasColMajor, CblasUpper, CblasConjTrans, in2, out, 1.0, s.matrix.data(), out, 0.0, g.matrix.data(), in2);
-  g.eigenvalues.resize(static_cast<std::size_t>(g.n));
+    cblas_zherk(CblasColMajor, CblasUpper, CblasConjTrans, in2, out, 1.0, s.matrix.data(), out, 0.0, gram.matrix.data(), in2);
+  gram.eigenvalues.resize(static_cast<std::size_t>(gram.n));
   const char jobz = want_vectors ? 'V' : 'N', uplo = 'U';
   int lwork = -1, info = 0;
   Complex query;
-  std::vector<double> rwork(static_cast<std::size_t>(std::max(1, 3 * g.n - 2)));
-  zheev_(&jobz, &uplo, &g.n, g.matrix.data(), &g.n, g.eigenvalues.data(), &query, &lwork, rwork.data(), &info);
+  std::vector<double> rwork(static_cast<std::size_t>(std::max(1, 3 * gram.n - 2)));
+  zheev_(&jobz, &uplo, &gram.n, gram.matrix.data(), &gram.n, gram.eigenvalues.data(), &query, &lwork, rwork.data(), &info);
   lwork = std::max(1, static_cast<int>(query.real()));
   std::vector<Complex> work(static_cast<std::size_t>(lwork));
-  zheev_(&jobz, &uplo, &g.n, g.matrix.data(), &g.n, g.eigenvalues.data(), work.data(), &lwork, rwork.data(), &info);
-  SG_CHECK(info == 0, "certified_conv_norm: LAPACK zheev failed (info ", info, ") on a ", g.n, "x", g.n, " Gram matrix");
-  return g;
+  zheev_(&jobz, &uplo, &gram.n, gram.matrix.data(), &gram.n, gram.eigenvalues.data(), work.data(), &lwork, rwork.data(), &info);
+  SG_CHECK(info == 0, "certified_conv_norm: LAPACK zheev failed (info ", info, ") on a ", gram.n, "x", gram.n, " Gram matrix");
+  return gram;
 }
 
 // The largest singular value over all frequencies, where it is reached, and (on
@@ -143,13 +143,13 @@ CircularNorm circular_norm(const Tensor& weight, int64_t stride, int64_t canvas_
   // The top singular pair at f*: one side from the Gram eigenvector, the other as
   // K^H u / sigma or K v / sigma.
   const Symbol s = symbol_at(k, best_f1, best_f2, mh, mw);
-  const Gram g = gram_eigen(k, s, true);
-  const Complex* e = &g.matrix[static_cast<std::size_t>(g.n - 1) * static_cast<std::size_t>(g.n)];
+  const Gram gram = gram_eigen(k, s, true);
+  const Complex* e = &gram.matrix[static_cast<std::size_t>(gram.n - 1) * static_cast<std::size_t>(gram.n)];
   std::vector<Complex> u(static_cast<std::size_t>(k.out)), v(static_cast<std::size_t>(k.in2));
   for (int64_t o = 0; o < k.out; ++o)
     for (int64_t c = 0; c < k.in2; ++c) {
       const Complex kc = s.matrix[static_cast<std::size_t>(o + c * k.out)];
-      if (g.left) {
+      if (gram.left) {
         u[static_cast<std::size_t>(o)] = e[o];
         v[static_cast<std::size_t>(c)] += std::conj(kc) * e[o] / result.sigma;
       } else {
@@ -172,19 +172,19 @@ CircularNorm circular_norm(const Tensor& weight, int64_t stride, int64_t canvas_
   return result;
 }
 
-void check_geometry(const Tensor& weight, const ConvNormGeometry& g, const char* op) {
+void check_geometry(const Tensor& weight, const ConvNormGeometry& geometry, const char* op) {
   SG_CHECK(weight.dim() == 4, op, ": expected a 4-d convolution weight, got ", shape_str(weight.shape()));
-  SG_CHECK(g.stride >= 1 && g.padding >= 0 && g.input_height > 0 && g.input_width > 0, op,
-           ": expected stride >= 1, padding >= 0 and a positive input size, got stride ", g.stride, ", padding ",
-           g.padding, ", input ", g.input_height, "x", g.input_width);
+  SG_CHECK(geometry.stride >= 1 && geometry.padding >= 0 && geometry.input_height > 0 && geometry.input_width > 0, op,
+           ": expected stride >= 1, padding >= 0 and a positive input size, got stride ", geometry.stride, ", padding ",
+           geometry.padding, ", input ", geometry.input_height, "x", geometry.input_width);
 }
 
 // The plain convolution the norm is taken of: a transposed conv is the adjoint of
 // conv2d with the same weight tensor at the transposed conv's output size.
-std::pair<int64_t, int64_t> conv_input_size(const Tensor& weight, const ConvNormGeometry& g) {
-  if (!g.transposed) return {g.input_height, g.input_width};
-  return {(g.input_height - 1) * g.stride - 2 * g.padding + weight.shape()[2],
-          (g.input_width - 1) * g.stride - 2 * g.padding + weight.shape()[3]};
+std::pair<int64_t, int64_t> conv_input_size(const Tensor& weight, const ConvNormGeometry& geometry) {
+  if (!geometry.transposed) return {geometry.input_height, geometry.input_width};
+  return {(geometry.input_height - 1) * geometry.stride - 2 * geometry.padding + weight.shape()[2],
+          (geometry.input_width - 1) * geometry.stride - 2 * geometry.padding + weight.shape()[3]};
 }
 
 int64_t canvas_side(int64_t n, int64_t k, int64_t s, int64_t p) {
@@ -201,22 +201,22 @@ double circular_conv_norm(const Tensor& weight, int64_t stride, int64_t canvas_h
   return circular_norm(weight, stride, canvas_h, canvas_w, false).sigma;
 }
 
-std::pair<int64_t, int64_t> certified_canvas(const Tensor& weight, const ConvNormGeometry& g) {
-  check_geometry(weight, g, "certified_conv_norm");
-  auto [n_h, n_w] = conv_input_size(weight, g);
+std::pair<int64_t, int64_t> certified_canvas(const Tensor& weight, const ConvNormGeometry& geometry) {
+  check_geometry(weight, geometry, "certified_conv_norm");
+  auto [n_h, n_w] = conv_input_size(weight, geometry);
   SG_CHECK(n_h > 0 && n_w > 0, "certified_conv_norm: the transposed convolution's output would be ", n_h, "x", n_w,
-           " (input ", g.input_height, "x", g.input_width, ", stride ", g.stride, ", padding ", g.padding, ")");
-  SG_CHECK(n_h + 2 * g.padding >= weight.shape()[2] && n_w + 2 * g.padding >= weight.shape()[3],
+           " (input ", geometry.input_height, "x", geometry.input_width, ", stride ", geometry.stride, ", padding ", geometry.padding, ")");
+  SG_CHECK(n_h + 2 * geometry.padding >= weight.shape()[2] && n_w + 2 * geometry.padding >= weight.shape()[3],
            "certified_conv_norm: the kernel ", weight.shape()[2], "x", weight.shape()[3], " does not fit the padded input ",
-           n_h, "x", n_w, " (padding ", g.padding, ")");
-  return {canvas_side(n_h, weight.shape()[2], g.stride, g.padding), canvas_side(n_w, weight.shape()[3], g.stride, g.padding)};
+           n_h, "x", n_w, " (padding ", geometry.padding, ")");
+  return {canvas_side(n_h, weight.shape()[2], geometry.stride, geometry.padding), canvas_side(n_w, weight.shape()[3], geometry.stride, geometry.padding)};
 }
 
 // sigma = max_f sigma_max(K(f)) on the certified canvas     dsigma/dW: see circular_norm
-Tensor certified_conv_norm(const Tensor& weight, const ConvNormGeometry& g) {
-  auto [canvas_h, canvas_w] = certified_canvas(weight, g);
+Tensor certified_conv_norm(const Tensor& weight, const ConvNormGeometry& geometry) {
+  auto [canvas_h, canvas_w] = certified_canvas(weight, geometry);
   const bool want_gradient = GradMode::is_enabled() && weight.requires_grad();
-  CircularNorm norm = circular_norm(weight, g.stride, canvas_h, canvas_w, want_gradient);
+  CircularNorm norm = circular_norm(weight, geometry.stride, canvas_h, canvas_w, want_gradient);
   Tensor sigma = scalar_tensor(norm.sigma, {weight.dtype(), weight.device(), false});
   if (!want_gradient) return sigma;
   Tensor dsigma_dw = from_vector(norm.gradient, weight.shape(), {DType::Float64}).to(weight.dtype()).to(weight.device());
@@ -225,49 +225,49 @@ Tensor certified_conv_norm(const Tensor& weight, const ConvNormGeometry& g) {
   });
 }
 
-Shape conv_norm_input_shape(const Tensor& weight, const ConvNormGeometry& g) {
-  check_geometry(weight, g, "conv_norm");
-  return {1, weight.shape()[g.transposed ? 0 : 1], g.input_height, g.input_width};
+Shape conv_norm_input_shape(const Tensor& weight, const ConvNormGeometry& geometry) {
+  check_geometry(weight, geometry, "conv_norm");
+  return {1, weight.shape()[geometry.transposed ? 0 : 1], geometry.input_height, geometry.input_width};
 }
 
-Shape conv_norm_output_shape(const Tensor& weight, const ConvNormGeometry& g) {
+Shape conv_norm_output_shape(const Tensor& weight, const ConvNormGeometry& geometry) {
   NoGradGuard no_grad;
-  return conv_norm_apply(weight, g, zeros(conv_norm_input_shape(weight, g), {weight.dtype(), weight.device(), false})).shape();
+  return conv_norm_apply(weight, geometry, zeros(conv_norm_input_shape(weight, geometry), {weight.dtype(), weight.device(), false})).shape();
 }
 
-Tensor conv_norm_apply(const Tensor& weight, const ConvNormGeometry& g, const Tensor& x) {
-  return g.transposed ? conv_transpose2d(x, weight, Tensor(), g.stride, g.padding)
-                      : conv2d(x, weight, Tensor(), g.stride, g.padding);
+Tensor conv_norm_apply(const Tensor& weight, const ConvNormGeometry& geometry, const Tensor& x) {
+  return geometry.transposed ? conv_transpose2d(x, weight, Tensor(), geometry.stride, geometry.padding)
+                      : conv2d(x, weight, Tensor(), geometry.stride, geometry.padding);
 }
 
 // A^T y as the gradient of <y, A x> in x: exact for any geometry, including the inputs
 // whose last rows a strided conv never reads (conv_transpose2d's shape would differ).
-Tensor conv_norm_adjoint(const Tensor& weight, const ConvNormGeometry& g, const Tensor& y) {
-  Tensor x = zeros(conv_norm_input_shape(weight, g), {weight.dtype(), weight.device(), true});
+Tensor conv_norm_adjoint(const Tensor& weight, const ConvNormGeometry& geometry, const Tensor& y) {
+  Tensor x = zeros(conv_norm_input_shape(weight, geometry), {weight.dtype(), weight.device(), true});
   struct GradModeOn {  // restored even when the conv throws
     bool was = GradMode::is_enabled();
     GradModeOn() { GradMode::set_enabled(true); }
     ~GradModeOn() { GradMode::set_enabled(was); }
   } grad_on;
-  Tensor inner = sum(mul(conv_norm_apply(weight.detach(), g, x), y.detach()));
+  Tensor inner = sum(mul(conv_norm_apply(weight.detach(), geometry, x), y.detach()));
   return grad(inner, {x}, Tensor(), false)[0];
 }
 
-double conv_operator_power_iteration(const Tensor& weight, const ConvNormGeometry& g, Tensor& u, Tensor& v,
+double conv_operator_power_iteration(const Tensor& weight, const ConvNormGeometry& geometry, Tensor& u, Tensor& v,
                                      int iterations, double eps) {
   SG_CHECK(iterations >= 1, "conv_operator_power_iteration: expected iterations >= 1, got ", iterations);
-  SG_CHECK(v.shape() == conv_norm_input_shape(weight, g), "conv_operator_power_iteration: expected v of shape ",
-           shape_str(conv_norm_input_shape(weight, g)), ", got ", shape_str(v.shape()));
+  SG_CHECK(v.shape() == conv_norm_input_shape(weight, geometry), "conv_operator_power_iteration: expected v of shape ",
+           shape_str(conv_norm_input_shape(weight, geometry)), ", got ", shape_str(v.shape()));
   NoGradGuard no_grad;
   Tensor w = weight.detach();
   auto norm_of = [](const Tensor& t) { return std::sqrt(sum(mul(t, t)).item()); };
   double sigma = 0;
   for (int k = 0; k < iterations; ++k) {
-    Tensor av = conv_norm_apply(w, g, v);
+    Tensor av = conv_norm_apply(w, geometry, v);
     SG_CHECK(u.shape() == av.shape(), "conv_operator_power_iteration: expected u of shape ", shape_str(av.shape()),
              ", got ", shape_str(u.shape()));
     u.copy_(av * (1.0 / std::max(norm_of(av), eps)));
-    Tensor back = conv_norm_adjoint(w, g, u);
+    Tensor back = conv_norm_adjoint(w, geometry, u);
     sigma = norm_of(back);  // <u, A v_new> = ||A^T u|| once v_new = A^T u / ||A^T u||
     v.copy_(back * (1.0 / std::max(sigma, eps)));
   }

@@ -37,27 +37,27 @@ struct ConvNormGeometry {
 // on a canvas_h x canvas_w input (both divisible by stride), in float64 on the host.
 double circular_conv_norm(const Tensor& weight, int64_t stride, int64_t canvas_h, int64_t canvas_w);
 
-// The canvas (N_h, N_w) whose circular norm bounds the zero-padded conv at `g`'s input.
-std::pair<int64_t, int64_t> certified_canvas(const Tensor& weight, const ConvNormGeometry& g);
+// The canvas (N_h, N_w) whose circular norm bounds the zero-padded conv at `geometry`'s input.
+std::pair<int64_t, int64_t> certified_canvas(const Tensor& weight, const ConvNormGeometry& geometry);
 
-// sigma_circular on certified_canvas: >= the zero-padded operator norm at g's input, as a
+// sigma_circular on certified_canvas: >= the zero-padded operator norm at geometry's input, as a
 // 0-d tensor of weight's dtype and device. Differentiable: d sigma / dW is the gradient
 // of sigma_max(K(f*)) at the maximising frequency f*, Re(conj(u) v^T e^{2 pi i (a f1* + b f2*)/N})
 // for its top singular pair (u, v), mapped back through the polyphase split.
-Tensor certified_conv_norm(const Tensor& weight, const ConvNormGeometry& g);
+Tensor certified_conv_norm(const Tensor& weight, const ConvNormGeometry& geometry);
 
-// The zero-padded operator x -> conv(x, weight) at g's input (conv2d, or conv_transpose2d
-// when g.transposed), and its adjoint. x is (N, C, H, W).
-Tensor conv_norm_apply(const Tensor& weight, const ConvNormGeometry& g, const Tensor& x);
-Tensor conv_norm_adjoint(const Tensor& weight, const ConvNormGeometry& g, const Tensor& y);
+// The zero-padded operator x -> conv(x, weight) at geometry's input (conv2d, or conv_transpose2d
+// when geometry.transposed), and its adjoint. x is (N, C, H, W).
+Tensor conv_norm_apply(const Tensor& weight, const ConvNormGeometry& geometry, const Tensor& x);
+Tensor conv_norm_adjoint(const Tensor& weight, const ConvNormGeometry& geometry, const Tensor& y);
 // The shapes of the operator's input (1, C, H, W) and output.
-Shape conv_norm_input_shape(const Tensor& weight, const ConvNormGeometry& g);
-Shape conv_norm_output_shape(const Tensor& weight, const ConvNormGeometry& g);
+Shape conv_norm_input_shape(const Tensor& weight, const ConvNormGeometry& geometry);
+Shape conv_norm_output_shape(const Tensor& weight, const ConvNormGeometry& geometry);
 
 // `iterations` power-iteration steps on the operator (u <- N(A v), v <- N(A^T u)), in
 // place and without a graph; v has the input shape, u the output shape. Returns
 // sigma = <u, A v> of the final pair: a lower estimate of the operator norm.
-double conv_operator_power_iteration(const Tensor& weight, const ConvNormGeometry& g, Tensor& u, Tensor& v,
+double conv_operator_power_iteration(const Tensor& weight, const ConvNormGeometry& geometry, Tensor& u, Tensor& v,
                                      int iterations, double eps = 1e-12);
 
 }  // namespace sg

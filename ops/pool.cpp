@@ -27,32 +27,32 @@ PoolGeometry pool_geometry(const char* op, const Tensor& x, int64_t kernel, int6
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t padding) {
-  PoolGeometry g = pool_geometry("max_pool2d", x_in, kernel, stride, padding);
+  PoolGeometry geometry = pool_geometry("max_pool2d", x_in, kernel, stride, padding);
   Tensor x = x_in.contiguous();
-  Shape out_shape{x.shape()[0], x.shape()[1], g.out_h, g.out_w};
+  Shape out_shape{x.shape()[0], x.shape()[1], geometry.out_h, geometry.out_w};
   Tensor y = empty(out_shape, {x.dtype(), x.device(), false});
   Tensor argmax = empty(out_shape, {DType::Int64, x.device(), false});  // flat input index of each maximum
-  kernels_for(x).max_pool_forward(x, y, argmax, g);
+  kernels_for(x).max_pool_forward(x, y, argmax, geometry);
   Shape in_shape = x.shape();
-  return record("max_pool2d", {x_in}, y, [argmax, in_shape, g](const Tensor& grad_output, const std::vector<bool>&) {
+  return record("max_pool2d", {x_in}, y, [argmax, in_shape, geometry](const Tensor& grad_output, const std::vector<bool>&) {
     Tensor grad = grad_output.contiguous();
     Tensor dx = zeros(in_shape, {grad.dtype(), grad.device(), false});
-    kernels_for(grad).max_pool_backward(grad, argmax, dx, g);
+    kernels_for(grad).max_pool_backward(grad, argmax, dx, geometry);
     return TensorList{dx};
   });
 }
 
 Tensor avg_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t padding) {
-  PoolGeometry g = pool_geometry("avg_pool2d", x_in, kernel, stride, padding);
+  PoolGeometry geometry = pool_geometry("avg_pool2d", x_in, kernel, stride, padding);
   Tensor x = x_in.contiguous();
-  Shape out_shape{x.shape()[0], x.shape()[1], g.out_h, g.out_w};
+  Shape out_shape{x.shape()[0], x.shape()[1], geometry.out_h, geometry.out_w};
   Tensor y = empty(out_shape, {x.dtype(), x.device(), false});
-  kernels_for(x).avg_pool_forward(x, y, g);
+  kernels_for(x).avg_pool_forward(x, y, geometry);
   Shape in_shape = x.shape();
-  return record("avg_pool2d", {x_in}, y, [g, in_shape](const Tensor& grad_output, const std::vector<bool>&) {
+  return record("avg_pool2d", {x_in}, y, [geometry, in_shape](const Tensor& grad_output, const std::vector<bool>&) {
     Tensor grad = grad_output.contiguous();
     Tensor dx = zeros(in_shape, {grad.dtype(), grad.device(), false});
-    kernels_for(grad).avg_pool_backward(grad, dx, g);
+    kernels_for(grad).avg_pool_backward(grad, dx, geometry);
     return TensorList{dx};
   });
 }
