@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds sigmagrad and runs every test with ctest. Installs what it needs when missing.
-#   scripts/test.sh              the Release build in build/ (CUDA when nvcc is there)
+#   scripts/test.sh              the Release build in build/ (CUDA when nvcc is there), then
+#                                a program outside the tree built against it, installed and
+#                                by add_subdirectory (tests/consumer/check.sh)
 #   scripts/test.sh --sanitize   the whole suite under AddressSanitizer + UndefinedBehavior-
 #                                Sanitizer (clang, CPU only, no block cache) in build-sanitize/
 set -euo pipefail
@@ -16,3 +18,8 @@ if [[ ${1:-} == --sanitize ]]; then
 fi
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j "$jobs"
+# A step here, not a ctest entry: it tests the build system rather than the library, it
+# compiles the library a second time (the add_subdirectory route), which would run next
+# to the suite on the same cores at every ctest, and the sanitizer build, which registers
+# the same tests, gives an instrumented library that a plain consumer cannot link.
+bash tests/consumer/check.sh build
