@@ -1,4 +1,4 @@
-// Batch norm on the GPU: the CUDA side of ops/batch_norm.cpp. Per-channel statistics
+// Batch norm on the GPU: the CUDA side of cpu/batch_norm.cpp. Per-channel statistics
 // are reduced by one block per channel in a fixed order (deterministic).
 #include "cuda/backend.h"
 #include "cuda/context.cuh"

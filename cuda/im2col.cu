@@ -1,4 +1,4 @@
-// im2col / col2im on the GPU: the CUDA side of ops/im2col.cpp. col2im gathers (each
+// im2col / col2im on the GPU: the CUDA side of cpu/im2col.cpp. col2im gathers (each
 // image pixel sums the column entries that came from it), so no atomics are needed
 // and results repeat exactly.
 #include "cuda/backend.h"

@@ -1,4 +1,4 @@
-// nll_loss's gather and scatter on the GPU: the CUDA side of ops/loss.cpp.
+// nll_loss's gather and scatter on the GPU: the CUDA side of cpu/loss.cpp.
 #include "cuda/backend.h"
 #include "cuda/context.cuh"
 

@@ -1,4 +1,4 @@
-// GEMM through cuBLAS: the CUDA side of ops/matmul.cpp.
+// GEMM through cuBLAS: the CUDA side of cpu/gemm.cpp (the gemm entry behind ops/matmul.cpp).
 //
 // cuBLAS is column-major and our tensors are row-major. A row-major (m x n) matrix C is
 // the column-major (n x m) matrix C^T, so C = op(A) op(B) is computed as

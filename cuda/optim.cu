@@ -1,5 +1,5 @@
 // Fused optimiser updates on the GPU, one kernel per parameter tensor: the CUDA side
-// of optim/sgd.cpp and optim/adam.cpp (the same update equations, see their headers).
+// of cpu/optim.cpp (the same update equations; optim/sgd.h and optim/adam.h give them).
 #include "cuda/backend.h"
 #include "cuda/context.cuh"
 

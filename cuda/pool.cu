@@ -1,4 +1,4 @@
-// Pooling on the GPU: the CUDA side of ops/pool.cpp. Backward passes gather into each
+// Pooling on the GPU: the CUDA side of cpu/pool.cpp. Backward passes gather into each
 // input pixel from the windows that cover it (deterministic, no atomics).
 #include "cuda/backend.h"
 #include "cuda/context.cuh"

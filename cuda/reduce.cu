@@ -1,4 +1,4 @@
-// Reductions on the GPU: the CUDA side of ops/reduce.cpp. A contiguous input is viewed
+// Reductions on the GPU: the CUDA side of cpu/reduce.cpp. A contiguous input is viewed
 // as (outer, reduced, inner); each output element is reduced by one block of threads
 // with a fixed tree order, so results are the same from run to run (no atomics).
 #include "cuda/backend.h"

@@ -37,6 +37,7 @@ void Adam::step() {
     const int64_t t = ++steps[i];
     const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(t));
     const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(t));
+    // The update of the header, one fused pass per tensor (cpu/optim.cpp, cuda/optim.cu).
     kernels_for(p).adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], lr_, options_.beta1, options_.beta2, options_.eps,
                              options_.weight_decay, options_.decoupled_weight_decay, bias1, bias2);
     p.storage().bump_version();

@@ -27,6 +27,7 @@ void SGD::step() {
     if (momentum_buffers_[i].device() != p.device()) momentum_buffers_[i] = momentum_buffers_[i].to(p.device());
     const bool first = started[i] == 0;
     started[i] = 1;
+    // The update of the header, one fused pass per tensor (cpu/optim.cpp, cuda/optim.cu).
     kernels_for(p).sgd_step(p, g, momentum_buffers_[i], lr_, options_.momentum, options_.dampening,
                             options_.weight_decay, options_.nesterov, first);
     p.storage().bump_version();

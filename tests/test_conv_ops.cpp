@@ -74,7 +74,7 @@ TEST_CASE("conv_transpose2d gradients pass gradcheck") {
 
 // A batch equals its images taken one at a time: outputs concatenate, input gradients
 // too, and weight and bias gradients add up. A batch of 9 at 14x14 outputs spans several
-// threads' parts and several image groups per part (ops/conv_cpu.cpp), which the small
+// threads' parts and several image groups per part (cpu/conv.cpp), which the small
 // gradcheck shapes never reach; one image is a single group, checked by gradcheck.
 void check_batch_equals_images(const std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>& op,
                                const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& upstream) {
