@@ -139,16 +139,9 @@ bool available() {
 }
 
 const Kernels* kernels() {
-  // The CUDA row of the dispatch table: the functions of cuda/backend.h, entry by entry.
-  static const Kernels table = make_table<Kernels>(
-      copy, fill, add_scaled_inplace, scale_inplace,
-      sum_block, extreme, extreme_backward,
-      gemm,
-      im2col, col2im,
-      batch_norm_forward, batch_norm_backward,
-      max_pool_forward, max_pool_backward, avg_pool_forward, avg_pool_backward,
-      nll_gather, nll_scatter,
-      sgd_step, adam_step);
+  // The CUDA row of the dispatch table: the functions of cuda/backend.h, by the names
+  // kernels/kernels.h lists.
+  static const Kernels table = make_table<Kernels>(SG_KERNELS);
   return available() ? &table : nullptr;
 }
 
