@@ -137,6 +137,10 @@ std::vector<Row> rows() {
          Tensor x = ones({2}, {DType::Float32, Device::cpu(), true});
          gradcheck([](const TensorList& in) { return sum(in[0]); }, {x});
        })},
+      {"autograd", "gradcheck with input_names that do not match the inputs", "one name per input", api([] {
+         Tensor x = ones({2}, {DType::Float64, Device::cpu(), true});
+         gradcheck([](const TensorList& in) { return sum(in[0]); }, {x}, {.input_names = {"a", "b"}});
+       })},
       // ---- spectral normalisation ----
       {"SN", "spectral_norm on a parameter that does not exist", "has no parameter", api([] {
          Linear layer(3, 4);
