@@ -47,10 +47,7 @@ Tensor map_unary(const Tensor& input, F f, const char* op) {
 
 template <class F>
 Tensor map_binary(const Tensor& a, const Tensor& b, F f, const char* op) {
-  SG_CHECK(a.device() == b.device(), op, ": expected both tensors on the same device, got ", a.device().str(),
-           " and ", b.device().str());
-  SG_CHECK(a.dtype() == b.dtype(), op, ": expected both tensors to have the same dtype, got ",
-           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), " (convert one with .to(dtype))");
+  check_same_dtype_device(a, b, op);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), op);
   if (a.device().is_cpu()) return cpu::map_binary(a, b, shape, f, op);
   kernels_for(a.device());
@@ -65,6 +62,13 @@ SG_UNARY_FUNCTORS(SG_UNARY)
 SG_BINARY_FUNCTORS(SG_BINARY)
 #undef SG_UNARY
 #undef SG_BINARY
+
+void check_same_dtype_device(const Tensor& a, const Tensor& b, const char* op) {
+  SG_CHECK(a.device() == b.device(), op, ": expected both tensors on the same device, got ", a.device().str(),
+           " and ", b.device().str());
+  SG_CHECK(a.dtype() == b.dtype(), op, ": expected both tensors to have the same dtype, got ",
+           dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), " (convert one with .to(dtype))");
+}
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   std::size_t ndim = std::max(a.size(), b.size());

@@ -154,6 +154,9 @@ Tensor map_unary(const Tensor& input, F f, const char* op);
 template <class F>
 Tensor map_binary(const Tensor& a, const Tensor& b, F f, const char* op);
 
+// A clear error unless a and b are on one device and of one dtype.
+void check_same_dtype_device(const Tensor& a, const Tensor& b, const char* op);
+
 // NumPy broadcasting of two shapes; a clear error naming both shapes when they clash.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 // Strides that read `t` as if it had `shape` (size-1 and missing dims get stride 0).
