@@ -5,7 +5,6 @@
 //   build/bench/gan_step --model dcgan --device cuda --sn 1 --iters 100
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "layers/spectral_norm.h"
 #include "ops/ops.h"
 #include "optim/adam.h"
+#include "timing.h"  // bench/: the shared timing loop
 
 using namespace sg;
 using namespace sg::examples;
@@ -56,17 +56,10 @@ int main(int argc, char** argv) {
       opt_g.step();
       return loss_g.item();  // .item() waits for the device, so each iteration is timed whole
     };
-    for (int i = 0; i < warmup; ++i) iteration();
-    std::vector<double> ms;
-    for (int i = 0; i < iters; ++i) {
-      auto start = std::chrono::steady_clock::now();
-      iteration();
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
-    }
-    std::sort(ms.begin(), ms.end());
+    const bench::Timing t = bench::time_calls(warmup, iters, iteration);
     std::printf("sigmagrad %s sn=%d device=%s batch=%lld: min %.3f median %.3f max %.3f ms/iteration (%d timed)\n",
-                model.c_str(), sn, device_name.c_str(), static_cast<long long>(batch), ms.front(), ms[ms.size() / 2],
-                ms.back(), iters);
+                model.c_str(), sn, device_name.c_str(), static_cast<long long>(batch), t.min_ms, t.median_ms,
+                t.max_ms, t.timed);
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "gan_step: %s\n", e.what());

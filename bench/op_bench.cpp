@@ -5,7 +5,6 @@
 //   build/bench/op_bench [--reps 50] [--filter conv]
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -16,21 +15,15 @@
 #include "layers/spectral_norm.h"
 #include "ops/ops.h"
 #include "optim/adam.h"
+#include "timing.h"  // bench/: the shared timing loop
 
 using namespace sg;
 
 namespace {
 
+// The median of `reps` timed calls after a tenth as many warm-up calls (at least 3).
 double median_us(int reps, const std::function<void()>& body) {
-  for (int i = 0; i < std::max(3, reps / 10); ++i) body();  // warm-up: caches, allocator, thread pool
-  std::vector<double> us;
-  for (int i = 0; i < reps; ++i) {
-    auto start = std::chrono::steady_clock::now();
-    body();
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(us.begin(), us.end());
-  return us[us.size() / 2];
+  return 1000 * bench::time_calls(std::max(3, reps / 10), reps, body).median_ms;
 }
 
 struct Case {

@@ -6,13 +6,13 @@
 //   build/bench/sn_estimators [--reps 20] [--threads N]
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 
 #include "core/parallel.h"
 #include "layers/layers.h"
 #include "layers/spectral_norm.h"
 #include "ops/ops.h"
+#include "timing.h"  // bench/: the shared timing loop
 
 using namespace sg;
 
@@ -28,17 +28,11 @@ struct Layer {
 double median_ms(Module& layer, int reps) {
   Generator gen(7);
   Tensor upstream = randn(layer.raw_param("weight").shape(), gen);
-  std::vector<double> ms;
-  for (int r = 0; r < reps + 2; ++r) {
-    auto start = std::chrono::steady_clock::now();
-    Tensor w = layer.param("weight");  // refine + normalise, as a forward does
-    sum(mul(w, upstream)).backward();
-    layer.raw_param("weight").zero_grad();
-    const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (r >= 2) ms.push_back(t);  // two warm-up rounds
-  }
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
+  return bench::time_calls(2, reps, [&] {
+           Tensor w = layer.param("weight");  // refine + normalise, as a forward does
+           sum(mul(w, upstream)).backward();
+           layer.raw_param("weight").zero_grad();
+         }).median_ms;
 }
 
 }  // namespace
