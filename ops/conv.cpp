@@ -108,10 +108,11 @@ TensorList conv_transpose2d_reference_backward(const Tensor& grad, const Tensor&
 
 Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, int64_t stride, int64_t padding) {
   check_conv_args("conv2d", x_in, weight_in, bias, stride, padding, 1, 0);
-  ConvGeometry geometry{x_in.shape()[0], x_in.shape()[1], x_in.shape()[2], x_in.shape()[3], weight_in.shape()[2],
-                 weight_in.shape()[3], stride, padding};
-  SG_CHECK(geometry.height + 2 * padding >= geometry.kernel_h && geometry.width + 2 * padding >= geometry.kernel_w, "conv2d: kernel ",
-           geometry.kernel_h, "x", geometry.kernel_w, " is larger than the padded input ", shape_str(x_in.shape()));
+  ConvGeometry geometry{x_in.shape()[0],      x_in.shape()[1],      x_in.shape()[2], x_in.shape()[3],
+                        weight_in.shape()[2], weight_in.shape()[3], stride,          padding};
+  SG_CHECK(geometry.height + 2 * padding >= geometry.kernel_h && geometry.width + 2 * padding >= geometry.kernel_w,
+           "conv2d: kernel ", geometry.kernel_h, "x", geometry.kernel_w, " is larger than the padded input ",
+           shape_str(x_in.shape()));
   const Tensor x = contiguous_copy(x_in), weight = contiguous_copy(weight_in);
   // The weight gradient needs the columns again: keep them (when a graph is recorded)
   // rather than redo the im2col in the backward. saved_x still guards x against in-place edits.
@@ -151,8 +152,10 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& weight_in, const Tenso
   return record("conv_transpose2d", {x_in, weight_in, bias}, y,
                 [saved_x = save(x, "conv_transpose2d"), saved_w = save(weight, "conv_transpose2d"), geometry, fast](
                     const Tensor& grad, const std::vector<bool>& needs) {
-                  return fast ? fast->conv_transpose2d_backward(grad.contiguous(), saved_x.get(), saved_w.get(), geometry, needs)
-                              : conv_transpose2d_reference_backward(grad, saved_x.get(), saved_w.get(), geometry, needs);
+                  const Tensor& x = saved_x.get();
+                  const Tensor& w = saved_w.get();
+                  return fast ? fast->conv_transpose2d_backward(grad.contiguous(), x, w, geometry, needs)
+                              : conv_transpose2d_reference_backward(grad, x, w, geometry, needs);
                 });
 }
 

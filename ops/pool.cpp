@@ -34,12 +34,13 @@ Tensor max_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t pa
   Tensor argmax = empty(out_shape, {DType::Int64, x.device(), false});  // flat input index of each maximum
   kernels_for(x).max_pool_forward(x, y, argmax, geometry);
   Shape in_shape = x.shape();
-  return record("max_pool2d", {x_in}, y, [argmax, in_shape, geometry](const Tensor& grad_output, const std::vector<bool>&) {
+  auto backward = [argmax, in_shape, geometry](const Tensor& grad_output, const std::vector<bool>&) {
     Tensor grad = grad_output.contiguous();
     Tensor dx = zeros(in_shape, {grad.dtype(), grad.device(), false});
     kernels_for(grad).max_pool_backward(grad, argmax, dx, geometry);
     return TensorList{dx};
-  });
+  };
+  return record("max_pool2d", {x_in}, y, backward);
 }
 
 Tensor avg_pool2d(const Tensor& x_in, int64_t kernel, int64_t stride, int64_t padding) {
