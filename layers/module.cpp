@@ -87,6 +87,13 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> module) 
   children_.emplace_back(name, std::move(module));
 }
 
+void Module::replace_child(const std::string& name, std::shared_ptr<Module> module) {
+  SG_CHECK(module != nullptr, type_name(), ": replace_child(\"", name, "\") got a null module");
+  auto entry = find_entry(children_, name);
+  SG_CHECK(entry != children_.end(), type_name(), ": replace_child: no child module \"", name, "\"");
+  entry->second = std::move(module);
+}
+
 std::vector<std::pair<std::string, Module*>> Module::named_modules() {
   // Depth-first, in registration order (a module before its children), with an
   // explicit stack rather than recursion.

@@ -66,6 +66,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
   std::vector<std::pair<std::string, Tensor>> named_buffers() const;
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+  // Puts `module` in the place of the child called `name` (e.g. to swap a layer for a
+  // variant of it, as distributed/sync_batch_norm.h does); an unknown name is an error.
+  void replace_child(const std::string& name, std::shared_ptr<Module> module);
   // This module and every module below it, with dotted names ("" for this one).
   std::vector<std::pair<std::string, Module*>> named_modules();
 

@@ -3,7 +3,9 @@
 # Safe to run again: it only calls apt-get when a package is absent.
 set -euo pipefail
 
-packages=(build-essential cmake ninja-build libopenblas-dev doctest-dev zlib1g-dev libcli11-dev libpng-dev)
+# libopenmpi-dev and openmpi-bin: data-parallel training and its tests (mpirun, distributed/).
+packages=(build-essential cmake ninja-build libopenblas-dev doctest-dev zlib1g-dev libcli11-dev libpng-dev
+          libopenmpi-dev openmpi-bin)
 # scripts/test.sh --sanitize and scripts/fuzz.sh: clang with its sanitizer and libFuzzer runtimes.
 if [[ ${1:-} == --sanitize ]]; then packages+=(clang libclang-rt-14-dev); fi
 missing=()
