@@ -54,6 +54,7 @@ int64_t GradientAverager::bytes_per_call() const {
 }
 
 void GradientAverager::average_gradients() {
+  if (comm_->world_size() == 1) return;  // the mean of one gradient is itself
   NoGradGuard no_grad;
   last_communication_seconds_ = 0;
   for (Bucket& bucket : buckets_) {
@@ -122,6 +123,10 @@ void verify_replicas(Communicator& comm, const std::vector<std::pair<std::string
                     "must stay identical: the same initial values, averaged gradients, and the same SN forwards on ",
                     "every rank (u and v are never averaged; docs/distributed.md)"));
   }
+}
+
+void verify_replicas(Communicator& comm, const std::map<std::string, Tensor>& state_dict, const std::string& what) {
+  verify_replicas(comm, std::vector<std::pair<std::string, Tensor>>(state_dict.begin(), state_dict.end()), what);
 }
 
 int ranks_on_this_machine() {

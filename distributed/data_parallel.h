@@ -15,6 +15,7 @@
 //                      than one, so sigma would shrink); verify_replicas checks instead.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -63,6 +64,7 @@ class GradientAverager {
 // `what` says whose tensors they are ("D").
 void verify_replicas(Communicator& comm, const std::vector<std::pair<std::string, Tensor>>& named,
                      const std::string& what);
+void verify_replicas(Communicator& comm, const std::map<std::string, Tensor>& state_dict, const std::string& what);
 
 // 64-bit FNV-1a of a tensor's bytes (contiguous, read from its device): equal values give
 // equal checksums; two replicas that differ in one bit almost surely do not.

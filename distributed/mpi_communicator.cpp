@@ -45,9 +45,16 @@ void copy_back(const Tensor& host, const Tensor& tensor) {
              static_cast<std::size_t>(tensor.numel()) * dtype_size(tensor.dtype()));
 }
 
+// The rank mpirun gave this process, known before MPI starts (for the watchdog's message).
+int rank_from_environment() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMI_RANK"})
+    if (const char* text = std::getenv(name)) return std::atoi(text);
+  return -1;
+}
+
 class MpiCommunicator final : public Communicator {
  public:
-  explicit MpiCommunicator(double timeout_seconds) : watchdog_(timeout_seconds, -1) {
+  explicit MpiCommunicator(double timeout_seconds) : watchdog_(timeout_seconds, rank_from_environment()) {
     int initialised = 0;
     MPI_Initialized(&initialised);
     SG_CHECK(!initialised, "init_distributed: MPI was already started by someone else in this process");
@@ -63,10 +70,9 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     watchdog_.set_rank(rank_);
   }
-  ~MpiCommunicator() override {
-    auto scope = watchdog_.watch("MPI_Finalize");
-    MPI_Finalize();
-  }
+  // Not watched: rank 0 may still be writing its outputs (scores take minutes) while the
+  // others wait here; if it dies meanwhile, mpirun ends them.
+  ~MpiCommunicator() override { MPI_Finalize(); }
 
   int rank() const override { return rank_; }
   int world_size() const override { return size_; }

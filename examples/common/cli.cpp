@@ -8,6 +8,8 @@
 #include <iostream>
 #include <system_error>
 
+#include "distributed/communicator.h"
+
 #include "core/error.h"
 
 namespace sg::examples {
@@ -67,6 +69,9 @@ int run_main(const char* program, const std::function<int()>& body) {
   } catch (...) {
     std::cerr << program << ": failed with an unknown exception\n";
   }
+  // Under mpirun: end every rank now, rather than leave the others waiting for this one.
+  std::cerr << std::flush;
+  dist::stop_job_after_error(1);
   return 1;
 }
 

@@ -21,7 +21,7 @@ CLI::Validator non_negative();
 void ensure_writable_dir(const std::string& dir, const std::string& option);
 
 // Runs `body`; an exception of any kind is printed as "<program>: <message>" on stderr
-// and becomes exit code 1 (never an abort).
+// and becomes exit code 1 (never an abort; under mpirun, every rank ends with that code).
 int run_main(const char* program, const std::function<int()>& body);
 
 }  // namespace sg::examples

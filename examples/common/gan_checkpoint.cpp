@@ -28,21 +28,27 @@ void store_under(Checkpoint& checkpoint, const std::string& prefix, const std::m
 }  // namespace
 
 void start_or_resume(const GanOptions& o, GanState& gan, DataLoader& loader, MetricsCsv& metrics) {
+  const bool writes = gan.run.is_root();  // the other ranks of a data-parallel run write no files
   if (!o.resume) {
     metrics.start();
-    remove_lipschitz_log(o.out);
+    if (writes) remove_lipschitz_log(o.out);
     return;
   }
   const std::string path = o.out + "/checkpoint.ckpt";
-  load_gan_checkpoint(path, gan, loader, o.identity());
+  load_gan_checkpoint(path, gan, loader, o.identity());  // every rank reads it
   metrics.resume(gan.iteration);
-  truncate_lipschitz(o.out, gan.epochs_done);
+  if (writes) truncate_lipschitz(o.out, gan.epochs_done);
   std::printf("resumed from %s at epoch %d, iteration %lld\n", path.c_str(), gan.epochs_done,
               static_cast<long long>(gan.iteration));
 }
 
 void save_gan_checkpoint(const std::string& path, const GanState& gan, const DataLoader& loader,
                          const std::string& identity) {
+  // A data-parallel run's replicas must be identical (weights, BN statistics, SN's u and v):
+  // checked before rank 0 writes the one checkpoint they all resume from.
+  dist::verify_replicas(*gan.run.comm, gan.generator->state_dict(), "G");
+  dist::verify_replicas(*gan.run.comm, gan.discriminator->state_dict(), "D");
+  if (!gan.run.is_root()) return;
   Checkpoint c;
   store_under(c, "G.", gan.generator->state_dict());
   store_under(c, "D.", gan.discriminator->state_dict());

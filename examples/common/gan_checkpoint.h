@@ -19,7 +19,9 @@ namespace sg::examples {
 // Otherwise: a new metrics.csv, and no lipschitz.csv of an earlier run.
 void start_or_resume(const GanOptions& options, GanState& gan, DataLoader& loader, MetricsCsv& metrics);
 
-// Writes the checkpoint atomically: a run killed while saving keeps the previous one.
+// Writes the checkpoint atomically: a run killed while saving keeps the previous one. In a
+// data-parallel run every rank first checks that all replicas are bitwise identical, then
+// rank 0 alone writes.
 void save_gan_checkpoint(const std::string& path, const GanState& gan, const DataLoader& loader,
                          const std::string& identity);
 

@@ -73,6 +73,7 @@ std::string MetricsCsv::row(int64_t iteration, int epoch, const StepMetrics& m) 
 }
 
 void MetricsCsv::start() {
+  if (path_.empty()) return;
   write_file_atomically(path_, [&](std::ostream& out) { out << header() << "\n"; });
   open_for_appending();
 }
@@ -80,6 +81,7 @@ void MetricsCsv::start() {
 // A run killed while writing a row leaves a partial last line: reading stops at the
 // first row past the checkpoint or with fewer fields than the header, whichever is first.
 void MetricsCsv::resume(int64_t iteration) {
+  if (path_.empty()) return;
   std::ifstream in(path_);
   SG_CHECK(in.good(), "--resume: ", path_, " is missing");
   std::vector<std::string> kept;
@@ -102,6 +104,7 @@ void MetricsCsv::resume(int64_t iteration) {
 }
 
 void MetricsCsv::append(int64_t iteration, int epoch, const StepMetrics& metrics) {
+  if (path_.empty()) return;
   file_ << row(iteration, epoch, metrics) << "\n" << std::flush;
 }
 

@@ -39,7 +39,8 @@ inline constexpr const char* kAppliedColumn = "applied_";  // 1: W / sigma was a
 
 // OUT/metrics.csv: iteration, epoch, the StepMetrics, then per SN layer of D its sigma
 // and whether SN was applied (with --sn-variant bsn each reshape's sigma, with
-// --sn-topk the largest singular values).
+// --sn-topk the largest singular values). An empty path writes nothing (the ranks other
+// than 0 of a data-parallel run).
 class MetricsCsv {
  public:
   MetricsCsv(std::string path, std::vector<SNLayer> sn_layers);

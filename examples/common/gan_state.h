@@ -7,6 +7,7 @@
 
 #include "core/device.h"
 #include "core/generator.h"
+#include "distributed_run.h"
 #include "layers/sequential.h"
 #include "optim/adam.h"
 
@@ -15,6 +16,9 @@ namespace sg::examples {
 struct GanState {
   std::shared_ptr<Sequential> generator, discriminator;
   std::unique_ptr<Adam> generator_optimizer, discriminator_optimizer;
+  // Several processes (one without mpirun): the job, and each network's gradient averager.
+  DistributedRun run;
+  std::unique_ptr<dist::GradientAverager> generator_gradients, discriminator_gradients;
   Device device;            // where both networks live
   Generator noise_rng;      // draws the latent vectors z of training
   int64_t latent_size = 0;  // the length of z

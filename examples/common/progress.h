@@ -16,8 +16,12 @@ class ProgressBar {
       : label_(std::move(label)), total_(total), start_(std::chrono::steady_clock::now()),
         tty_(isatty(fileno(stderr)) != 0) {}
 
+  // No bars at all in this process (the ranks other than 0 of a data-parallel run).
+  static void hide_all() { hidden_ = true; }
+
   // Call after step `done` (1-based) with a short text of current metrics.
   void update(int64_t done, const std::string& metrics) {
+    if (hidden_) return;
     double elapsed = seconds();
     bool last = done >= total_;
     if (tty_) {
@@ -45,6 +49,7 @@ class ProgressBar {
   }
 
  private:
+  static inline bool hidden_ = false;
   static std::string duration(double s) {
     char buf[32];
     if (s >= 3600) std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);

@@ -10,6 +10,10 @@
 // checkpoints (gan_checkpoint), pictures (gan_plots), D's Lipschitz bounds
 // (lipschitz_log) and the scores (gan_scores).
 //
+// On several processes (docs/distributed.md) each rank trains a replica on its slice of
+// every batch, and the lines marked [data parallel] keep the replicas identical:
+//   mpirun -np 2 build/examples/mnist_gan --model mlp --out out/gan2
+//
 //   build/examples/mnist_gan --epochs 2 --out out/gan          (see --help)
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -48,7 +52,7 @@ Tensor generator_loss(const std::string& kind, const Tensor& fake_logits) {
 }
 
 // G and D, each with its own Adam. SN goes on D before its optimiser takes D's parameters.
-GanState build_gan(const GanOptions& o) {
+GanState build_gan(const GanOptions& o, DistributedRun run) {
   GanState gan{.device = o.checked_device(), .noise_rng = Generator(o.seed + 2), .latent_size = kLatent};
   Generator init_rng(o.seed);  // both networks' initial weights
   gan.generator = make_generator(o.model, init_rng);
@@ -56,15 +60,19 @@ GanState build_gan(const GanOptions& o) {
   attach_spectral_norm(weight_layers(*gan.discriminator), o);
   gan.generator->to(gan.device);
   gan.discriminator->to(gan.device);
+  gan.run = std::move(run);  // [data parallel] replicas: global batch norm, rank 0's weights
+  gan.generator_gradients = make_replica(gan.run, *gan.generator);
+  gan.discriminator_gradients = make_replica(gan.run, *gan.discriminator);
   AdamOptions adam{.lr = o.lr, .beta1 = o.betas[0], .beta2 = o.betas[1]};
   gan.generator_optimizer = std::make_unique<Adam>(gan.generator->parameters(), adam);
   gan.discriminator_optimizer = std::make_unique<Adam>(gan.discriminator->parameters(), adam);
   return gan;
 }
 
-// A batch of latent vectors z ~ N(0, I), one per image of `like`.
+// A batch of latent vectors z ~ N(0, I), one per image of the global batch `like`, and
+// this rank's slice of it [data parallel]: the noise does not depend on the number of ranks.
 Tensor noise_like(GanState& gan, const Tensor& like) {
-  return randn({like.shape()[0], gan.latent_size}, gan.noise_rng).to(gan.device);
+  return gan.run.local_slice(randn({like.shape()[0], gan.latent_size}, gan.noise_rng)).to(gan.device);
 }
 
 // One GAN iteration. `real` holds a batch; with --n-dis K, D's later steps take theirs
@@ -73,17 +81,18 @@ StepMetrics train_step(GanState& gan, const GanOptions& o, DataLoader& loader, T
   Tensor loss_d, d_real, d_fake;
   for (int k = 0; k < o.n_dis; ++k) {  // (1) update D: logits up on real digits, down on G's
     if (k > 0 && !loader.next(real, labels)) break;
-    real = real.to(gan.device);
     Tensor z = noise_like(gan, real), fake;
+    Tensor local_real = gan.run.local_slice(real).to(gan.device);  // [data parallel] this rank's rows
     {
       NoGradGuard no_grad;  // G only supplies D's inputs here: no graph into G
       fake = gan.generator->forward(z);
     }
-    d_real = gan.discriminator->forward(real);
+    d_real = gan.discriminator->forward(local_real);
     d_fake = gan.discriminator->forward(fake);
     loss_d = discriminator_loss(o.loss, d_real, d_fake);
     gan.discriminator_optimizer->zero_grad();
     loss_d.backward();
+    gan.discriminator_gradients->average_gradients();  // [data parallel] the global batch's gradient
     gan.discriminator_optimizer->step();
   }
   // (2) update G: D's logits up on its images, through D as just updated (the reference protocol)
@@ -91,16 +100,21 @@ StepMetrics train_step(GanState& gan, const GanOptions& o, DataLoader& loader, T
   Tensor loss_g = generator_loss(o.loss, d_generated);
   gan.generator_optimizer->zero_grad();
   loss_g.backward();
+  gan.generator_gradients->average_gradients();  // [data parallel]
   gan.generator_optimizer->step();
-  StepMetrics metrics{loss_d.item(), loss_g.item(), d_real.mean().item(), d_fake.mean().item()};
+  // [data parallel] the global batch's means, so that every rank's SN policy decides alike
+  const std::vector<double> means =
+      gan.run.mean_over_ranks({loss_d.item(), loss_g.item(), d_real.mean().item(), d_fake.mean().item()});
+  StepMetrics metrics{means[0], means[1], means[2], means[3]};
   sn_end_step(*gan.discriminator, metrics.by_name());  // SN's telemetry, and its policy decides
   return metrics;
 }
 
 // Trains to --epochs (from the checkpoint with --resume); returns the exit code.
 int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
-  DataLoader loader = gan_training_loader(o);
-  MetricsCsv metrics_csv(o.out + "/metrics.csv", spectral_norm_layers(*gan.discriminator));
+  DataLoader loader = gan_training_loader(o);  // the global batches, the same on every rank
+  const bool writes = gan.run.is_root();       // [data parallel] rank 0 alone writes files
+  MetricsCsv metrics_csv(writes ? o.out + "/metrics.csv" : "", spectral_norm_layers(*gan.discriminator));
   start_or_resume(o, gan, loader, metrics_csv);
   std::cout << "G: " << *gan.generator << "D: " << *gan.discriminator;
   Generator grid_rng(o.seed + 3);  // the sample grids show the same z every epoch
@@ -119,15 +133,15 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
       bar.update(k + 1, metrics.progress_text());
     }
     std::printf("epoch %d: %.1f s (%.2f s/iteration)\n", epoch, bar.seconds(), bar.seconds() / per_epoch);
-    write_sample_grids(o.out, epoch, gan.sample(grid_z));
-    if (o.lipschitz_every > 0 && epoch % o.lipschitz_every == 0)
+    if (writes) write_sample_grids(o.out, epoch, gan.sample(grid_z));
+    if (writes && o.lipschitz_every > 0 && epoch % o.lipschitz_every == 0)
       log_discriminator_lipschitz(o.out, epoch, *gan.discriminator, test.images, gan.device);
     gan.epochs_done = epoch;
     save_gan_checkpoint(o.out + "/checkpoint.ckpt", gan, loader, o.identity());
     std::fflush(stdout);  // only now: a logged "epoch N:" line promises checkpoint N is on disk
   }
   metrics_csv.close();
-  plot_training(o.out, spectral_norm_layers(*gan.discriminator));
+  if (writes) plot_training(o.out, spectral_norm_layers(*gan.discriminator));
   return 0;
 }
 
@@ -141,7 +155,7 @@ int main(int argc, char** argv) {
 
   return run_main("mnist_gan", [&] {
     ensure_writable_dir(options.out, "--out");
-    GanState gan = build_gan(options);
+    GanState gan = build_gan(options, start_distributed_run(options.device, options.batch, options.identity()));
     std::unique_ptr<MnistClassifier> scorer = load_scorer(options);  // a bad file fails before training
     const MnistSplit test = load_gan_data(options.data, false);
     if (options.eval_only) {
@@ -150,6 +164,7 @@ int main(int argc, char** argv) {
     } else if (const int code = train(gan, options, test); code != 0) {
       return code;
     }
+    if (!gan.run.is_root()) return 0;  // [data parallel] rank 0 samples and scores
     if (options.dump_samples.size() == 2) dump_samples(gan, options);
     std::printf("outputs in %s: samples.png, samples_epoch_NNN.png, metrics.csv, training.png, checkpoint.ckpt\n",
                 options.out.c_str());
