@@ -132,7 +132,7 @@ void check_same_on_every_rank(Communicator& comm, const std::string& what, const
     if (flags[r] == 0) continue;
     std::string other = text;  // rank r's text, sent to every rank so all report the same
     comm.broadcast_text(other, r);
-    throw Error(str(what, " differs between ranks: rank 0 has '", words_missing_from(root_text, other), "', rank ",
+    throw Error(str("the ranks disagree on ", what, ": rank 0 has '", words_missing_from(root_text, other), "', rank ",
                     r, " has '", words_missing_from(other, root_text),
                     "'. Every rank must run the same build with the same settings."));
   }

@@ -59,7 +59,8 @@ bool nccl_compiled_in();
 
 // Stops the job with an error on every rank when `text` (a configuration: model, dtype, SN
 // settings, the build) is not the same on every rank; the message names the first rank
-// whose text differs and the difference, as "what (rank 0: ..., rank 2: ...)".
+// whose text differs and the words that differ: "the ranks disagree on WHAT: rank 0 has
+// 'batch=64', rank 1 has 'batch=32'. ...".
 void check_same_on_every_rank(Communicator& comm, const std::string& what, const std::string& text);
 
 // After an error on this rank: ends every rank of a multi-process job at once, with

@@ -29,6 +29,8 @@ double classifier_accuracy(MnistClassifier& model, const MnistSplit& split) {
 
 void train_classifier(MnistClassifier& model, const MnistSplit& train, const MnistSplit& test,
                       const ClassifierTraining& options) {
+  // [data parallel] a replica: rank 0's weights, synchronised BN, averaged gradients
+  std::unique_ptr<dist::GradientAverager> gradients = options.run ? make_replica(*options.run, model) : nullptr;
   Adam optimizer(model.parameters(), {.lr = options.lr});
   DataLoader loader(train.images, train.labels, options.batch, true, options.seed + 1);
   model.train();
@@ -44,10 +46,16 @@ void train_classifier(MnistClassifier& model, const MnistSplit& train, const Mni
     double running_loss = 0;
     int64_t step = 0;
     while (loader.next(x, y)) {
+      if (options.run) {  // [data parallel] this rank's rows of the global batch
+        if (x.shape()[0] < options.run->world_size()) continue;  // a last batch too small to share
+        x = options.run->local_slice(x);
+        y = options.run->local_slice(y);
+      }
       optimizer.set_lr(options.lr * 0.5 * (1 + std::cos(std::numbers::pi * static_cast<double>(global_step++) / total_steps)));
       optimizer.zero_grad();
       Tensor loss = cross_entropy(model(x), y);
       loss.backward();
+      if (gradients) gradients->average_gradients();
       optimizer.step();
       double l = loss.item();
       running_loss = step == 0 ? l : 0.98 * running_loss + 0.02 * l;

@@ -2,6 +2,7 @@
 // the weights (the GAN example scores its digits with this classifier's features).
 //
 //   build/examples/mnist_classifier --data data/mnist --epochs 3 --out out/classifier
+//   mpirun -np 2 build/examples/mnist_classifier ...      (data parallel: --batch is global)
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
@@ -27,10 +28,15 @@ int main(int argc, char** argv) {
 
   return run_main("mnist_classifier", [&] {
     ensure_writable_dir(out_dir, "--out");
+    const DistributedRun run = start_distributed_run(
+        "cpu", options.batch, str("epochs=", options.epochs, " batch=", options.batch, " seed=", options.seed,
+                                  " lr=", options.lr, " data=", data_dir));
+    options.run = &run;
     MnistSplit train = load_mnist(data_dir, true), test = load_mnist(data_dir, false);
     Generator gen(options.seed);
     MnistClassifier model(gen);
     train_classifier(model, train, test, options);
+    if (!run.is_root()) return 0;  // rank 0 saves and reports
     std::string path = out_dir + "/classifier.ckpt";
     save_classifier(model, path);
     std::printf("saved %s\n", path.c_str());

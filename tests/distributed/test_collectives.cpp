@@ -113,12 +113,13 @@ TEST_CASE("checksums are equal for equal values and differ when one bit differs"
 TEST_CASE("verify_replicas passes identical replicas and names the tensor of a rank that differs") {
   auto comm = job();
   Tensor w = tensor({1.0, 2.0}, {DType::Float64}), u = tensor({0.6, 0.8}, {DType::Float64});
-  CHECK_NOTHROW(verify_replicas(*comm, {{"0.weight", w}, {"0.weight_u", u}}, "D"));
+  const std::vector<std::pair<std::string, Tensor>> replica = {{"0.weight", w}, {"0.weight_u", u}};
+  CHECK_NOTHROW(verify_replicas(*comm, replica, "D"));
   if (comm->world_size() == 1) return;  // one replica cannot differ from itself
   if (comm->rank() == comm->world_size() - 1) u.data<double>()[1] = 0.8000001;
   const std::string expected =
       str("D: rank ", comm->world_size() - 1, " holds another value of '0.weight_u' than rank 0");
-  CHECK_THROWS_WITH(verify_replicas(*comm, {{"0.weight", w}, {"0.weight_u", u}}, "D"),
+  CHECK_THROWS_WITH(verify_replicas(*comm, replica, "D"),
                     doctest::Contains(expected.c_str()));
 }
 
@@ -128,6 +129,6 @@ TEST_CASE("a configuration that differs between ranks stops every rank with the 
   if (comm->world_size() == 1) return;
   const std::string mine = comm->rank() == 1 ? "model=mlp batch=32" : "model=mlp batch=64";
   CHECK_THROWS_WITH(check_same_on_every_rank(*comm, "the settings", mine),
-                    doctest::Contains("the settings differs between ranks: rank 0 has 'batch=64', rank 1 has "
+                    doctest::Contains("the ranks disagree on the settings: rank 0 has 'batch=64', rank 1 has "
                                       "'batch=32'"));
 }
