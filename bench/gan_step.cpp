@@ -2,16 +2,24 @@
 // DCGAN-MNIST or MLP-GAN on random data: 20 warm-up iterations, then N timed ones;
 // prints min / median / max milliseconds.
 //
+// Under mpirun it times the data-parallel iteration (bench/run_distributed.sh): each rank
+// takes its slice of the global --batch, the gradients are averaged and G's batch norm is
+// synchronised, as in examples/mnist_gan; rank 0 also reports the collectives per
+// iteration (calls, bytes, time inside them, waiting for the other rank included).
+//
 //   build/bench/gan_step --model dcgan --device cuda --sn 1 --iters 100
+//   mpirun -np 2 build/bench/gan_step --model mlp --iters 100
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <vector>
 
+#include "../examples/common/distributed_run.h"
 #include "../examples/mnist_gan/models.h"
 #include "layers/spectral_norm.h"
 #include "ops/ops.h"
 #include "optim/adam.h"
+#include "core/parallel.h"
 #include "timing.h"  // bench/: the shared timing loop
 
 using namespace sg;
@@ -30,6 +38,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch)->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   try {
+    const DistributedRun run = start_distributed_run(device_name, batch, str(model, sn, batch, iters, warmup));
+    const int64_t local_batch = batch / run.world_size();
     Device device = device_name == "cuda" ? Device::cuda() : Device::cpu();
     Generator gen(0);
     auto g = make_generator(model, gen);
@@ -38,31 +48,52 @@ int main(int argc, char** argv) {
       for (Module* layer : weight_layers(*d)) spectral_norm(*layer);
     g->to(device);
     d->to(device);
+    auto g_gradients = make_replica(run, *g), d_gradients = make_replica(run, *d);  // no-ops on one process
     Adam opt_g(g->parameters(), {.lr = 2e-4, .beta1 = 0.5}), opt_d(d->parameters(), {.lr = 2e-4, .beta1 = 0.5});
-    Tensor real = uniform({batch, 1, 28, 28}, -1, 1, gen).to(device);
+    Tensor real = uniform({local_batch, 1, 28, 28}, -1, 1, gen).to(device);
+    std::vector<dist::CollectiveStats> per_iteration;
     auto iteration = [&] {
+      const dist::CollectiveStats before = run.comm->stats();
       Tensor fake;
       {
         NoGradGuard no_grad;
-        fake = g->forward(randn({batch, kLatent}, gen).to(device));
+        fake = g->forward(randn({local_batch, kLatent}, gen).to(device));
       }
       Tensor loss_d = relu(1.0 - d->forward(real)).mean() + relu(1.0 + d->forward(fake)).mean();
       opt_d.zero_grad();
       loss_d.backward();
+      d_gradients->average_gradients();
       opt_d.step();
-      Tensor loss_g = -d->forward(g->forward(randn({batch, kLatent}, gen).to(device))).mean();
+      Tensor loss_g = -d->forward(g->forward(randn({local_batch, kLatent}, gen).to(device))).mean();
       opt_g.zero_grad();
       loss_g.backward();
+      g_gradients->average_gradients();
       opt_g.step();
-      return loss_g.item();  // .item() waits for the device, so each iteration is timed whole
+      const double value = loss_g.item();  // .item() waits for the device, so each iteration is timed whole
+      const dist::CollectiveStats& after = run.comm->stats();
+      per_iteration.push_back({after.calls - before.calls, after.bytes - before.bytes, after.seconds - before.seconds});
+      return value;
     };
     const bench::Timing t = bench::time_calls(warmup, iters, iteration);
-    std::printf("sigmagrad %s sn=%d device=%s batch=%lld: min %.3f median %.3f max %.3f ms/iteration (%d timed)\n",
-                model.c_str(), sn, device_name.c_str(), static_cast<long long>(batch), t.min_ms, t.median_ms,
-                t.max_ms, t.timed);
+    std::printf("sigmagrad %s sn=%d device=%s batch=%lld ranks=%d threads=%d: min %.3f median %.3f max %.3f "
+                "ms/iteration (%d timed)\n",
+                model.c_str(), sn, device_name.c_str(), static_cast<long long>(batch), run.world_size(),
+                num_threads(), t.min_ms, t.median_ms, t.max_ms, t.timed);
+    if (run.world_size() > 1) {
+      std::vector<double> comm_ms;
+      for (std::size_t i = per_iteration.size() - static_cast<std::size_t>(iters); i < per_iteration.size(); ++i)
+        comm_ms.push_back(per_iteration[i].seconds * 1e3);
+      std::sort(comm_ms.begin(), comm_ms.end());
+      std::printf("  collectives per iteration: %lld calls (%lld + %lld gradient buckets, the rest synchronised "
+                  "batch norm), %.2f MB all-reduced, median %.3f ms inside them\n",
+                  static_cast<long long>(per_iteration.back().calls), static_cast<long long>(d_gradients->bucket_count()),
+                  static_cast<long long>(g_gradients->bucket_count()), per_iteration.back().bytes / 1e6,
+                  comm_ms[comm_ms.size() / 2]);
+    }
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "gan_step: %s\n", e.what());
+    dist::stop_job_after_error(1);
     return 1;
   }
 }

@@ -10,6 +10,7 @@
 // them in a fixed order. A rank that never reaches a collective (dead, hung, stopped) makes
 // the others wait; the watchdog (watchdog.h) turns that wait into a clear error after
 // `timeout_seconds`.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,6 +19,13 @@
 namespace sg::dist {
 
 enum class ReduceOp { Sum, Average };
+
+// What the collectives of one process have cost so far (bench/ reports it per iteration).
+struct CollectiveStats {
+  int64_t calls = 0;
+  int64_t bytes = 0;     // tensor bytes sent into the collectives (not text)
+  double seconds = 0;    // wall time inside them, waiting for the other ranks included
+};
 
 class Communicator {
  public:
@@ -35,6 +43,18 @@ class Communicator {
   // `root`'s text on every rank (configurations, error reports).
   virtual void broadcast_text(std::string& text, int root) = 0;
   virtual void barrier() = 0;
+
+  const CollectiveStats& stats() const { return stats_; }
+
+ protected:
+  void count(int64_t bytes, double seconds) {
+    ++stats_.calls;
+    stats_.bytes += bytes;
+    stats_.seconds += seconds;
+  }
+
+ private:
+  CollectiveStats stats_;
 };
 
 struct DistributedOptions {

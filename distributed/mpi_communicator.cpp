@@ -1,6 +1,7 @@
 // The MPI communicator: CPU tensors over MPI_COMM_WORLD; a CUDA tensor is staged through the
 // host (an MPI that is not CUDA-aware cannot read device memory). Every call that waits for
 // other ranks runs under the watchdog.
+#include <chrono>
 #include <cstdlib>
 #include <limits>
 #include <memory>
@@ -84,9 +85,11 @@ class MpiCommunicator final : public Communicator {
     Tensor host = host_view(tensor);
     {
       auto scope = watchdog_.watch(str("an all-reduce of ", count, " ", dtype_name(tensor.dtype()), " values"));
+      const auto start = Clock::now();
       check_mpi(MPI_Allreduce(MPI_IN_PLACE, host.raw_data(), count, mpi_type(tensor.dtype()), MPI_SUM,
                               MPI_COMM_WORLD),
                 "MPI_Allreduce");
+      count_since(start, tensor);
     }
     copy_back(host, tensor);
     // MPI has no mean: the sum, then one scaling pass (exact for a power-of-two world).
@@ -100,7 +103,9 @@ class MpiCommunicator final : public Communicator {
     Tensor host = host_view(tensor);
     {
       auto scope = watchdog_.watch(str("a broadcast of ", count, " ", dtype_name(tensor.dtype()), " values"));
+      const auto start = Clock::now();
       check_mpi(MPI_Bcast(host.raw_data(), count, mpi_type(tensor.dtype()), root, MPI_COMM_WORLD), "MPI_Bcast");
+      count_since(start, tensor);
     }
     copy_back(host, tensor);
   }
@@ -122,6 +127,11 @@ class MpiCommunicator final : public Communicator {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+  void count_since(Clock::time_point start, const Tensor& tensor) {
+    count(tensor.numel() * static_cast<int64_t>(dtype_size(tensor.dtype())),
+          std::chrono::duration<double>(Clock::now() - start).count());
+  }
   void check_root(int root, const char* collective) const {
     SG_CHECK(root >= 0 && root < size_, collective, ": expected a root rank in [0, ", size_, "), got ", root);
   }

@@ -4,6 +4,7 @@
 // (local rank r) mod (GPUs on its machine), chosen before the CUDA backend's first call.
 #include <cuda_runtime.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -70,7 +71,7 @@ class NcclCommunicator final : public Communicator {
                              nccl_type(tensor.dtype()), op == ReduceOp::Average ? ncclAvg : ncclSum, comm_,
                              cuda::stream()),
                "ncclAllReduce");
-    wait(str("an NCCL all-reduce of ", tensor.numel(), " values"));
+    wait(str("an NCCL all-reduce of ", tensor.numel(), " values"), tensor);
   }
 
   void broadcast(const Tensor& tensor, int root) override {
@@ -81,7 +82,7 @@ class NcclCommunicator final : public Communicator {
     check_nccl(ncclBroadcast(tensor.raw_data(), tensor.raw_data(), static_cast<size_t>(tensor.numel()),
                              nccl_type(tensor.dtype()), root, comm_, cuda::stream()),
                "ncclBroadcast");
-    wait(str("an NCCL broadcast of ", tensor.numel(), " values"));
+    wait(str("an NCCL broadcast of ", tensor.numel(), " values"), tensor);
   }
 
   void broadcast_text(std::string& text, int root) override { host_->broadcast_text(text, root); }
@@ -89,9 +90,12 @@ class NcclCommunicator final : public Communicator {
 
  private:
   // NCCL calls only enqueue work; the wait for the other ranks happens here.
-  void wait(const std::string& what) {
+  void wait(const std::string& what, const Tensor& tensor) {
     auto scope = watchdog_.watch(what);
+    const auto start = std::chrono::steady_clock::now();
     check_cuda(cudaStreamSynchronize(cuda::stream()), "cudaStreamSynchronize");
+    count(tensor.numel() * static_cast<int64_t>(dtype_size(tensor.dtype())),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 
   Watchdog watchdog_;
