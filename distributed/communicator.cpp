@@ -83,16 +83,16 @@ bool nccl_compiled_in() {
 }
 
 std::shared_ptr<Communicator> init_distributed(const DistributedOptions& options) {
-  std::lock_guard lock(job_mutex);
-  if (job) {
-    SG_CHECK(options.backend == "auto" || options.backend == job->backend_name(), "init_distributed: this process ",
-             "already runs the '", job->backend_name(), "' backend, asked for '", options.backend, "'");
-    return job;
-  }
   const std::string& backend = options.backend;
   SG_CHECK(backend == "auto" || backend == "single" || backend == "mpi" || backend == "nccl",
            "init_distributed: expected backend auto, single, mpi or nccl, got '", backend, "'");
   const double timeout = timeout_from_environment(options.timeout_seconds);
+  std::lock_guard lock(job_mutex);
+  if (job) {
+    SG_CHECK(backend == "auto" || backend == job->backend_name(), "init_distributed: this process already runs the '",
+             job->backend_name(), "' backend, asked for '", backend, "'");
+    return job;
+  }
   if (backend == "single" || (backend == "auto" && !launched_by_mpirun())) {
     job = detail::make_single_process_communicator();
   } else if (backend == "nccl") {

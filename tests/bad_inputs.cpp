@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -17,6 +18,8 @@
 #include <limits>
 #include <sstream>
 
+#include "distributed/communicator.h"
+#include "distributed/data_parallel.h"
 #include "io/checkpoint.h"
 #include "io/idx.h"
 #include "io/mnist.h"
@@ -199,6 +202,17 @@ std::vector<Row> rows() {
       {"optimisers", "a parameter that does not require grad", "must be a leaf tensor that requires grad", api([] { SGD({zeros({2})}); })},
       {"optimisers", "a negative learning rate", "lr", api([] { Adam({ones({2}, {DType::Float32, Device::cpu(), true})}, {.lr = -1}); })},
       {"optimisers", "Nesterov without momentum", "Nesterov momentum needs momentum > 0", api([] { SGD({ones({2}, {DType::Float32, Device::cpu(), true})}, {.nesterov = true}); })},
+      // ---- several processes (distributed/; here a job of one process) ----
+      {"distributed", "an unknown backend", "expected backend auto, single, mpi or nccl, got 'tcp'", api([] { dist::init_distributed({.backend = "tcp"}); })},
+      {"distributed", "SIGMAGRAD_DIST_TIMEOUT that is not a number", "SIGMAGRAD_DIST_TIMEOUT: expected a positive number of seconds, got 'soon'", api([] {
+         setenv("SIGMAGRAD_DIST_TIMEOUT", "soon", 1);
+         struct Unset { ~Unset() { unsetenv("SIGMAGRAD_DIST_TIMEOUT"); } } unset;
+         dist::init_distributed();
+       })},
+      {"distributed", "all_reduce of an int64 tensor", "all_reduce: expected a float32 or float64 tensor, got int64", api([] { dist::init_distributed()->all_reduce(zeros({3}, {DType::Int64}), dist::ReduceOp::Sum); })},
+      {"distributed", "all_reduce of a transposed (strided) tensor", "all_reduce: expected a contiguous tensor", api([] { dist::init_distributed()->all_reduce(zeros({2, 3}).t(), dist::ReduceOp::Sum); })},
+      {"distributed", "broadcast from a rank that does not exist", "expected root 0 in a job of one process, got 1", api([] { dist::init_distributed()->broadcast(zeros({3}), 1); })},
+      {"distributed", "averaging the gradients of an int64 parameter", "GradientAverager (a parameter): expected a float32 or float64 tensor", api([] { dist::GradientAverager(dist::init_distributed(), {zeros({3}, {DType::Int64})}); })},
       // ---- files ----
       {"files", "load_npy of a missing file", "cannot open", api([] { load_npy(file("missing.npy")); })},
       {"files", "load_npy of a text file", "bad magic", api([] {
