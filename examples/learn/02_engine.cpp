@@ -112,11 +112,14 @@ int main(int argc, char** argv) {
                    "backward refuses to use a saved tensor whose version moved on");
     });
 
-    check.part("4. A second backward through a freed graph.", [&] {
+    check.part("4. A second backward through the same graph.", [&] {
       const std::string error = message_of([&] { loss.backward(); });
       if (retain_graph) {
+        const std::vector<double> grad = x.grad().to_vector<double>();
         std::printf("   (with --retain-graph the saved tensors were kept: the second backward ran)\n");
         check.expect(error.empty(), "a second backward runs when the first kept the graph", error);
+        // .grad accumulates across backward calls: [3, 5] twice.
+        check.expect(grad == std::vector<double>{6, 10}, "x.grad is now [3, 5] + [3, 5] = [6, 10]");
       } else {
         std::printf("   backward says: %s\n", error.c_str());
         check.expect(error.find("a second time") != std::string::npos,

@@ -55,9 +55,9 @@ constexpr int kSteps = 200;
 
 double max_abs_difference(const Tensor& a, const Tensor& b) { return max(abs(a - b)).item(); }
 
-std::string number(double x) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", x);
+std::string number(double x, int digits = 3) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%.*g", digits, x);
   return text;
 }
 
@@ -100,8 +100,8 @@ int main(int argc, char** argv) {
           std::printf("   %5d | %14.10f | %.3g\n", k, hand_sigma, exact - hand_sigma);
       }
       check.expect(std::abs(hand_sigma - exact) <= 1e-10 * exact,
-                   "after " + std::to_string(kSteps) + " steps your sigma " + number(hand_sigma) + " is the SVD's " +
-                       number(exact) + " to 1e-10",
+                   "after " + std::to_string(kSteps) + " steps your sigma " + number(hand_sigma, 12) + " is the SVD's " +
+                       number(exact, 12) + " to 1e-10",
                    "u <- W v / ||W v||, then v <- W^T u / ||W^T u||, sigma = u . (W v)");
       check.expect(never_above, "no estimate exceeds the exact sigma (u . W v <= sigma for unit u, v)",
                    "are u and v normalised to length 1?");
