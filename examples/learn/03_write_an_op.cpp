@@ -96,8 +96,9 @@ int main(int argc, char** argv) {
       GradcheckResult result = gradcheck([](const TensorList& in) { return hypot(in[0], in[1]); }, {a, b}, options);
       std::cout << gradcheck_table(result) << "\n";
       explain_rows(check, result);
+      // The report is the first mismatch, then the table printed above: its first line is enough.
       check.expect(result.passed, "gradcheck passes (also: backward twice, zero in gives zero out, accumulation)",
-                   result.report);
+                   result.report.substr(0, result.report.find('\n')));
     });
 
     check.part("3. With b held constant (requires_grad off), only a is differentiated.", [&] {
