@@ -1,7 +1,11 @@
 #include "core/autograd.h"
 
+#include <algorithm>
 #include <cmath>
+#include <ostream>
 #include <queue>
+#include <sstream>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -12,12 +16,15 @@ namespace {
 thread_local bool t_grad_enabled = true;
 thread_local uint64_t t_next_sequence_nr = 0;
 bool g_detect_anomaly = false;
+thread_local std::ostream* t_engine_trace = nullptr;
 }  // namespace
 
 bool GradMode::is_enabled() { return t_grad_enabled; }
 void GradMode::set_enabled(bool enabled) { t_grad_enabled = enabled; }
 void set_detect_anomaly(bool enabled) { g_detect_anomaly = enabled; }
 bool detect_anomaly() { return g_detect_anomaly; }
+void set_engine_trace(std::ostream* out) { t_engine_trace = out; }
+std::ostream* engine_trace() { return t_engine_trace; }
 
 // ---- saved tensors ------------------------------------------------------------------
 SavedTensor::SavedTensor(const Tensor& t, std::string op_name)
@@ -227,26 +234,132 @@ void send_gradients(Node* node, const TensorList& input_grads, std::unordered_ma
   }
 }
 
+// The engine trace (set_engine_trace): what execute() does, in words. Every member
+// returns at once when no stream is set, so the engine pays one pointer test per call.
+// Nodes are labelled "[k] op -> output name" (k: phase 1's discovery order), leaves'
+// sinks "[k] AccumulateGrad(leaf name)"; small gradients are printed with their values.
+class EngineTracer {
+ public:
+  EngineTracer(std::ostream* out, const Reachable& graph, bool retain_graph, bool capturing)
+      : out_(out), retain_graph_(retain_graph) {
+    if (!out_) return;
+    for (std::size_t k = 0; k < graph.order.size(); ++k) index_[graph.order[k]] = k;
+    std::size_t width = 0;
+    for (Node* node : graph.order) width = std::max(width, label(node).size());
+    *out_ << "engine: backward from " << label(graph.order[0]) << (capturing ? " (grad(): no .grad is written)" : "")
+          << "\nphase 1: count the edges into every node reachable from the root (breadth-first)\n";
+    for (Node* node : graph.order) {
+      auto it = graph.dependencies.find(node);
+      const int edges_in = it == graph.dependencies.end() ? 0 : it->second;
+      const std::string name = label(node);
+      *out_ << "  " << name << std::string(width - name.size(), ' ') << "  " << edges_in
+            << (edges_in == 1 ? " edge in\n" : " edges in\n");
+    }
+    *out_ << "phase 2: a node runs once all its edges have delivered; among ready nodes the latest created first\n";
+  }
+
+  void skip(Node* node) {
+    if (!out_) return;
+    *out_ << "  not run: " << label(node) << " (grad() runs only the nodes above the inputs it was asked about)\n";
+  }
+
+  // Before the node's backward runs: what it received, and what it will do with it.
+  void run(Node* node, const Tensor& grad_output) {
+    if (!out_) return;
+    *out_ << "  run " << label(node) << " with gradient " << describe(grad_output);
+    if (auto* sink = dynamic_cast<AccumulateGrad*>(node)) {
+      const std::string leaf = sink->leaf()->name.empty() ? "the leaf's" : sink->leaf()->name;
+      *out_ << (sink->leaf()->grad ? ": adds it to " + leaf + ".grad\n" : ": " + leaf + ".grad was empty, stores a copy\n");
+      return;
+    }
+    *out_ << (retain_graph_ ? " (retain_graph: its saved tensors are kept)\n" : ", then frees its saved tensors\n");
+  }
+
+  // After the node ran: where the gradient for input `i` went, and how many edges its
+  // target still waits for.
+  void send(std::size_t i, Node* target, const TensorList& input_grads, int still_waiting) {
+    if (!out_) return;
+    *out_ << "    input " << i << " -> " << label(target) << ": ";
+    if (i < input_grads.size() && input_grads[i].defined()) {
+      const int arrived = ++arrived_[target];
+      *out_ << (arrived == 1 ? "starts its buffer" : "added to its buffer (" + std::to_string(arrived) + " gradients summed)");
+    } else {
+      *out_ << "no gradient";
+    }
+    *out_ << "; waits for " << still_waiting << (still_waiting == 1 ? " more edge" : " more edges")
+          << (still_waiting == 0 ? ": ready\n" : "\n");
+  }
+
+  void finish(int ran) {
+    if (!out_) return;
+    *out_ << "done: " << ran << (ran == 1 ? " node ran\n" : " nodes ran\n");
+  }
+
+ private:
+  std::string label(Node* node) const {
+    auto it = index_.find(node);
+    std::string text = "[" + (it == index_.end() ? std::string("?") : std::to_string(it->second)) + "] ";
+    if (auto* sink = dynamic_cast<AccumulateGrad*>(node))
+      return text + "AccumulateGrad(" + (sink->leaf()->name.empty() ? "leaf " + shape_str(sink->leaf()->shape) : sink->leaf()->name) + ")";
+    text += node->name();
+    if (auto output = node->output.lock(); output && !output->name.empty()) text += " -> " + output->name;
+    return text;
+  }
+
+  // "[2] {3, 5}": the shape, and the values when there are at most 6.
+  static std::string describe(const Tensor& t) {
+    if (!t.defined()) return "(none)";
+    std::ostringstream text;
+    text << shape_str(t.shape());
+    if (t.numel() <= 6) {
+      text << " {";
+      std::vector<double> values = t.to(DType::Float64).to_vector<double>();
+      for (std::size_t k = 0; k < values.size(); ++k) text << (k ? ", " : "") << values[k];
+      text << "}";
+    }
+    return text.str();
+  }
+
+  std::ostream* out_;
+  bool retain_graph_;
+  std::unordered_map<Node*, std::size_t> index_;
+  std::unordered_map<Node*, int> arrived_;
+};
+
 // Runs backward from `root` with gradient `root_grad` (Kahn's algorithm): a node runs
 // once every edge into it has delivered its gradient, summed in the node's buffer;
 // among ready nodes the most recently created runs first. With a `capture` (grad()),
 // only the nodes it needs run.
 void execute(Node* root, const Tensor& root_grad, bool retain_graph, Capture* capture) {
   Reachable graph = find_reachable(root);  // phase 1
+  EngineTracer trace(engine_trace(), graph, retain_graph, capture != nullptr);
   std::unordered_map<Node*, Tensor> buffers{{root, root_grad}};
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
   ready.push(root);
+  int ran = 0;
   while (!ready.empty()) {  // phase 2
     Node* node = ready.top();
     ready.pop();
     Tensor grad_output = std::move(buffers[node]);
     buffers.erase(node);
-    if (capture && !capture->take(node, grad_output)) continue;
+    if (capture && !capture->take(node, grad_output)) {
+      trace.skip(node);
+      continue;
+    }
     if (!capture && grad_output.defined()) retain_output_grad(node, grad_output);
-    send_gradients(node, apply_node(node, grad_output, retain_graph), buffers);
-    for (const Edge& edge : node->next_edges)
-      if (edge.node && --graph.dependencies[edge.node.get()] == 0) ready.push(edge.node.get());
+    trace.run(node, grad_output);
+    ++ran;
+    const TensorList input_grads = apply_node(node, grad_output, retain_graph);
+    send_gradients(node, input_grads, buffers);
+    for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
+      Node* next = node->next_edges[i].node.get();
+      if (!next) continue;
+      const int still_waiting = --graph.dependencies[next];
+      if (still_waiting == 0) ready.push(next);
+      trace.send(i, next, input_grads, still_waiting);
+    }
   }
+  trace.finish(ran);
 }
 
 void check_root(const Tensor& root, const Tensor& grad_output) {

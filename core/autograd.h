@@ -15,6 +15,7 @@
 // edges lead into it, sums incoming gradients in a per-node buffer, and runs a node
 // once all its gradients have arrived (Kahn's algorithm; no recursion).
 #include <functional>
+#include <iosfwd>
 #include <memory>
 #include <string>
 #include <vector>
@@ -46,6 +47,27 @@ class NoGradGuard {
 // name the op that produced them.
 void set_detect_anomaly(bool enabled);
 bool detect_anomaly();
+
+// Engine trace, for learning how backward runs: while a stream is set (per thread),
+// the engine writes to it what it does, in words: every node it can reach with the
+// number of edges that lead into it (phase 1), then each node as it runs, the gradient
+// it received, and where each of its input gradients goes (a buffer started or added
+// to, how many edges that node still waits for, ready or not). Off by default; off, it
+// costs the engine one pointer test per node. docs/learn/02-the-engine.md reads one.
+void set_engine_trace(std::ostream* out);  // nullptr: off
+std::ostream* engine_trace();
+
+// RAII: traces the engine into `out` while it lives, then restores the previous stream.
+class EngineTraceGuard {
+ public:
+  explicit EngineTraceGuard(std::ostream& out) : previous_(engine_trace()) { set_engine_trace(&out); }
+  ~EngineTraceGuard() { set_engine_trace(previous_); }
+  EngineTraceGuard(const EngineTraceGuard&) = delete;
+  EngineTraceGuard& operator=(const EngineTraceGuard&) = delete;
+
+ private:
+  std::ostream* previous_;
+};
 
 // ---- saved tensors --------------------------------------------------------------
 // A tensor kept for backward, with the storage version it had when saved. get()
