@@ -108,7 +108,9 @@ cmd_check() {
   shift || true
   program="$build_dir/examples/learn/${lessons[$i]}"
   if [[ ! -f $build_dir/build.ninja && ! -f $build_dir/Makefile ]]; then
-    echo "learn.sh: no build in $build_dir/ yet: configuring it (scripts/build.sh builds everything)"
+    echo "learn.sh: no build in $build_dir/ yet: installing what is missing and configuring it" \
+      "(scripts/build.sh builds everything)"
+    bash scripts/install-deps.sh
     cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
   fi
   echo "learn.sh: building lesson $((i + 1)) (cmake --build $build_dir --target learn_${lessons[$i]})"
