@@ -8,6 +8,7 @@
 
 #include "cuda/backend.h"
 #include "cuda/context.cuh"
+#include "cuda/cublas_library.cuh"
 
 namespace sg::cuda {
 
@@ -19,7 +20,8 @@ void check(cudaError_t status, const char* op) {
 }
 
 void check_cublas(cublasStatus_t status, const char* op) {
-  if (status != CUBLAS_STATUS_SUCCESS) detail::throw_error(op, ": cuBLAS error: ", cublasGetStatusString(status));
+  if (status != CUBLAS_STATUS_SUCCESS)
+    detail::throw_error(op, ": cuBLAS error: ", cublas_library().status_string(status));
 }
 
 cudaStream_t stream() {
@@ -36,10 +38,10 @@ cublasHandle_t cublas() {
   struct Handle {
     cublasHandle_t h = nullptr;
     Handle() {
-      check_cublas(cublasCreate(&h), "cublas");
-      check_cublas(cublasSetStream(h, stream()), "cublas");
+      check_cublas(cublas_library().create(&h), "cublas");
+      check_cublas(cublas_library().set_stream(h, stream()), "cublas");
     }
-    ~Handle() { cublasDestroy(h); }
+    ~Handle() { cublas_library().destroy(h); }
   };
   static Handle handle;
   return handle.h;

@@ -5,6 +5,7 @@
 // C^T = op(B)^T op(A)^T: the operands swap places and keep their transpose flags.
 #include "cuda/backend.h"
 #include "cuda/context.cuh"
+#include "cuda/cublas_library.cuh"
 
 namespace sg::cuda {
 
@@ -16,7 +17,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const voi
   const int mi = static_cast<int>(m), ni = static_cast<int>(n), ki = static_cast<int>(k);
   if (dtype == DType::Float32) {
     const float one = 1.0f, zero = 0.0f;
-    check_cublas(cublasSgemmStridedBatched(cublas(), op_b, op_a, ni, mi, ki, &one, static_cast<const float*>(b),
+    check_cublas(cublas_library().sgemm_strided_batched(cublas(), op_b, op_a, ni, mi, ki, &one, static_cast<const float*>(b),
                                            static_cast<int>(ldb), stride_b, static_cast<const float*>(a),
                                            static_cast<int>(lda), stride_a, &zero, static_cast<float*>(c),
                                            static_cast<int>(ldc), stride_c, static_cast<int>(batch)),
@@ -24,7 +25,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const voi
   } else {
     SG_CHECK(dtype == DType::Float64, "matmul: expected float32 or float64 on cuda, got ", dtype_name(dtype));
     const double one = 1.0, zero = 0.0;
-    check_cublas(cublasDgemmStridedBatched(cublas(), op_b, op_a, ni, mi, ki, &one, static_cast<const double*>(b),
+    check_cublas(cublas_library().dgemm_strided_batched(cublas(), op_b, op_a, ni, mi, ki, &one, static_cast<const double*>(b),
                                            static_cast<int>(ldb), stride_b, static_cast<const double*>(a),
                                            static_cast<int>(lda), stride_a, &zero, static_cast<double*>(c),
                                            static_cast<int>(ldc), stride_c, static_cast<int>(batch)),

@@ -47,7 +47,8 @@ std::string words_missing_from(const std::string& a, const std::string& b) {
       words_b.erase(it);
       continue;
     }
-    out += (out.empty() ? "" : " ") + w;
+    if (!out.empty()) out += ' ';
+    out += w;
   }
   return out;
 }

@@ -2,8 +2,9 @@
 # Configures and builds the sanitizer build into build-sanitize/: clang, AddressSanitizer
 # and UndefinedBehaviorSanitizer on every object, the CPU block cache off, CUDA off, MPI off
 # (Open MPI's own allocations would drown the leak report; the single-process path of
-# distributed/ is what the suite checks there), and
-# the libFuzzer targets of fuzz/. Used by scripts/test.sh --sanitize and scripts/fuzz.sh.
+# distributed/ is what the suite checks there), no lessons (examples/learn: the same calls
+# as the suite, compiled six more times), and the libFuzzer targets of fuzz/. Used by
+# scripts/test.sh --sanitize and scripts/fuzz.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --sanitize
@@ -11,5 +12,5 @@ jobs=$(nproc 2>/dev/null || echo 2)
 # -O1: a third of -O3's build time, and ASan's documented setting for useful traces.
 CC=clang CXX=clang++ cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=Sanitize \
   -DCMAKE_CXX_FLAGS_SANITIZE="-O1 -g" -DCMAKE_C_FLAGS_SANITIZE="-O1 -g" \
-  -DSIGMAGRAD_CUDA=OFF -DSIGMAGRAD_MPI=OFF -DSIGMAGRAD_SANITIZE=ON -DSIGMAGRAD_FUZZ=ON "$@" >/dev/null
+  -DSIGMAGRAD_CUDA=OFF -DSIGMAGRAD_MPI=OFF -DSIGMAGRAD_BUILD_LESSONS=OFF -DSIGMAGRAD_SANITIZE=ON -DSIGMAGRAD_FUZZ=ON "$@" >/dev/null
 cmake --build build-sanitize -j "$jobs"

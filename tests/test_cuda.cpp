@@ -219,3 +219,23 @@ TEST_CASE("cuda: a DCGAN-sized training step matches the CPU" * doctest::skip(no
     o_gpu.step();
   }
 }
+
+#ifdef SG_WITH_CUDA
+#include "cuda/cublas_library.cuh"
+
+// Needs no GPU: opening cuBLAS and finding its functions is the loader's work, and a
+// build with CUDA must find the library it was compiled against (cuda/cublas_library.cuh).
+TEST_CASE("cuda: cuBLAS opens on first use and has every function the backend calls") {
+  const cuda::CublasLibrary& library = cuda::cublas_library();
+  CHECK(bool(library.create));
+  CHECK(bool(library.destroy));
+  CHECK(bool(library.set_stream));
+  CHECK(bool(library.sgemm_strided_batched));
+  CHECK(bool(library.dgemm_strided_batched));
+  REQUIRE(bool(library.status_string));
+  // A call that needs no GPU: cuBLAS's description of a status code.
+  CHECK(std::string(library.status_string(CUBLAS_STATUS_NOT_INITIALIZED)).find("not initialized") !=
+        std::string::npos);
+  CHECK(&cuda::cublas_library() == &library);  // opened once
+}
+#endif

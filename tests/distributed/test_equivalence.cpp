@@ -84,7 +84,9 @@ TEST_CASE("data-parallel training with SN and synchronised batch norm equals one
   // Weights, biases, SN's u and v and sigma, the running statistics: all of the state.
   const std::map<std::string, Tensor> expected = reference.model->state_dict(), got = replica.model->state_dict();
   REQUIRE(expected.size() == got.size());
-  for (const auto& [name, tensor] : expected) {
+  for (const auto& entry : expected) {
+    const std::string& name = entry.first;  // not a structured binding: clang's CAPTURE cannot take one
+    const Tensor& tensor = entry.second;
     CAPTURE(name);
     REQUIRE(got.count(name) == 1);
     const std::vector<double> a = tensor.to_vector<double>(), b = got.at(name).to_vector<double>();
