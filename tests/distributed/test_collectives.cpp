@@ -47,6 +47,22 @@ TEST_CASE("all-reduce sums and averages float32 and float64 tensors of odd sizes
   }
 }
 
+TEST_CASE("all-reduce and broadcast of CUDA tensors equal those of CPU tensors (MPI stages them; NCCL sends them)" *
+          doctest::skip(!device_available(DeviceType::CUDA))) {
+  auto comm = job();
+  for (DType dtype : {DType::Float32, DType::Float64}) {
+    CAPTURE(dtype_name(dtype));
+    Tensor on_cpu = rank_values(1001, dtype, comm->rank()), on_gpu = on_cpu.to(Device::cuda());
+    comm->all_reduce(on_cpu, ReduceOp::Average);
+    comm->all_reduce(on_gpu, ReduceOp::Average);
+    const std::vector<double> a = on_cpu.to_vector<double>(), b = on_gpu.to(Device::cpu()).to_vector<double>();
+    for (std::size_t i = 0; i < a.size(); i += 97) CHECK(b[i] == doctest::Approx(a[i]).epsilon(1e-6));
+    Tensor sent = rank_values(7, dtype, comm->rank()).to(Device::cuda());
+    comm->broadcast(sent, 0);
+    CHECK(sent.to(Device::cpu()).at({6}) == 6.5);  // rank 0's element 6: 1 * 6 + 0.5
+  }
+}
+
 TEST_CASE("broadcast gives every rank the root's values") {
   auto comm = job();
   Tensor t = rank_values(13, DType::Float64, comm->rank());
