@@ -1,12 +1,11 @@
 // The CPU's fast spectral-norm kernels: ops/spectral_norm.cpp's power iteration done on
-// the u, v buffers themselves by BLAS GEMV (both GEMVs of a step in one pass over M), and
-// its backward for one term in two passes over memory. (sn_linear's kernels, which never
+// the u, v buffers themselves by BLAS GEMV, and its backward for one term in two passes
+// over memory. (sn_linear's kernels, which never
 // write W_sn, are in cpu/linear.cpp.) Pinned to the textbook computation by tests/test_fast_paths.cpp.
 #include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "core/parallel.h"
@@ -99,61 +98,6 @@ double power_step(const T* m, int64_t h, int64_t w, T* u, T* v, double eps) {
   return n * n / std::max(n, eps);
 }
 
-// y = M x or y = M^T x for a row-major (h x w) block with row stride ld, one BLAS call on
-// this thread.
-template <class T>
-void gemv_serial(const T* m, int64_t h, int64_t w, int64_t ld, bool transpose, const T* x, T* y) {
-  const CBLAS_TRANSPOSE op = transpose ? CblasTrans : CblasNoTrans;
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemv(CblasRowMajor, op, (int)h, (int)w, 1.0f, m, (int)ld, x, 1, 0.0f, y, 1);
-  else
-    cblas_dgemv(CblasRowMajor, op, (int)h, (int)w, 1.0, m, (int)ld, x, 1, 0.0, y, 1);
-}
-
-// The same step in one pass over M. u <- N(M v), then v <- N(M^T u) reads M twice, but
-// M^T u = M^T t / max(||t||, eps) with t = M v: each block of rows gives its part of t and
-// then, while the block is still in cache, its part of M^T t. The blocks are fixed by
-// the shape (not by the threads) and their partial sums are added in block order, so the
-// result does not depend on the thread count. When M^T t overflows (a float32 sigma
-// beyond about 1e19) or nearly underflows, the second half is done the two-pass way,
-// from u = N(t).
-template <class T>
-double power_step_one_pass(const T* m, int64_t h, int64_t w, T* u, T* v, double eps) {
-  constexpr int64_t kBlockBytes = 128 * 1024;  // a block of M stays in L2 between its two GEMVs
-  const int64_t rows = std::max<int64_t>({1, kBlockBytes / std::max<int64_t>(1, w * (int64_t)sizeof(T)), (h + 63) / 64});
-  const int64_t blocks = (h + rows - 1) / rows;
-  thread_local std::vector<T> partial;  // (blocks x w): each block's M_b^T t_b
-  partial.resize(static_cast<std::size_t>(blocks * w));
-  T* pz = partial.data();
-  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t r0 = b * rows, r1 = std::min(h, r0 + rows);
-      gemv_serial(m + r0 * w, r1 - r0, w, w, false, v, u + r0);          // t_b = M_b v, into u
-      gemv_serial(m + r0 * w, r1 - r0, w, w, true, u + r0, pz + b * w);  // M_b^T t_b
-    }
-  });
-  const double t_norm = normalize_in_place(u, h, eps);  // u = N(t)
-  const double t_scale = 1.0 / std::max(t_norm, eps);
-  double squares = 0;  // of z = M^T t = sum over blocks, added in block order
-  for (int64_t c = 0; c < w; ++c) {
-    T z = pz[c];
-    for (int64_t b = 1; b < blocks; ++b) z += pz[b * w + c];
-    v[c] = z;
-    squares += static_cast<double>(z) * z;
-  }
-  // M^T t overflowed, or is so small that T's subnormals may have eaten its digits
-  // (a float32 M with singular values near 1e-19): the second half from u, as power_step.
-  if (!std::isfinite(squares) || squares < static_cast<double>(std::numeric_limits<T>::min())) {
-    gemv(m, h, w, true, u, v);
-    const double n = normalize_in_place(v, w, eps);
-    return n * n / std::max(n, eps);
-  }
-  const double n = std::sqrt(squares) * t_scale;  // ||M^T u||
-  const T v_scale = static_cast<T>(t_scale / std::max(n, eps));
-  for (int64_t c = 0; c < w; ++c) v[c] *= v_scale;
-  return n * n / std::max(n, eps);
-}
-
 }  // namespace
 
 Tensor sn_backward_rank_one(const Tensor& grad, const Tensor& w_sn, const Tensor& u, const Tensor& v,
@@ -166,7 +110,7 @@ Tensor power_iteration(const Tensor& m, const Tensor& u, const Tensor& v, int it
   dispatch_floating(m.dtype(), "power_iteration", [&](auto zero) {
     using T = decltype(zero);
     for (int k = 0; k < iterations; ++k)
-      sigma = power_step_one_pass(m.data<T>(), m.shape()[0], m.shape()[1], u.data<T>(), v.data<T>(), eps);
+      sigma = power_step(m.data<T>(), m.shape()[0], m.shape()[1], u.data<T>(), v.data<T>(), eps);
   });
   return scalar_tensor(sigma, {m.dtype(), m.device(), false});
 }

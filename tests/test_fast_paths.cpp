@@ -9,7 +9,6 @@
 #include <cmath>
 #include <functional>
 
-#include "core/parallel.h"
 #include "kernels/kernels.h"
 #include "layers/linear.h"
 #include "layers/spectral_norm.h"
@@ -145,52 +144,6 @@ TEST_CASE("power iteration: the GEMV kernel on the buffers equals the tensor-op 
   const double exact = exact_top_singular(m);
   CHECK(sigma_fast.item() <= exact * (1 + 1e-12));
   CHECK(sigma_fast.item() > 0.5 * exact);
-}
-
-TEST_CASE("power iteration: the one-pass kernel over several row blocks equals the tensor-op iteration, and "
-          "does not depend on the thread count") {
-  // 300 x 200 float64: rows of 1.6 KB, so M is read in several blocks whose partial sums
-  // are added in order.
-  Tensor m = random_tensor({300, 200}, 30).detach();
-  Generator gen(31);
-  Tensor u0 = randn({300}, gen, {DType::Float64}), v0 = randn({200}, gen, {DType::Float64});
-  Tensor u_ref = u0.clone(), v_ref = v0.clone();
-  Tensor sigma_ref;
-  {
-    ReferencePathGuard textbook;
-    sigma_ref = power_iteration(m, u_ref, v_ref, 2, 1e-12);
-  }
-  const int threads = num_threads();
-  std::vector<Tensor> vs;
-  for (int t : {1, 2}) {
-    set_num_threads(t);
-    Tensor u = u0.clone(), v = v0.clone();
-    Tensor sigma = power_iteration(m, u, v, 2, 1e-12);
-    CHECK(relative_difference(u, u_ref) < 1e-12);
-    CHECK(relative_difference(v, v_ref) < 1e-12);
-    CHECK(sigma.item() == doctest::Approx(sigma_ref.item()).epsilon(1e-12));
-    vs.push_back(v);
-  }
-  set_num_threads(threads);
-  CHECK(vs[0].to_vector<double>() == vs[1].to_vector<double>());  // bit for bit
-}
-
-TEST_CASE("power iteration: the one-pass kernel falls back to two passes where M^T M v leaves float32's range") {
-  // Compared with the same steps in float64, where M^T M v fits (float32's textbook path
-  // itself overflows in ||M v||^2 at 1e25).
-  for (double magnitude : {1e25, 1e-25, 0.0}) {
-    CAPTURE(magnitude);
-    Tensor m64 = random_tensor({40, 30}, 32).detach() * magnitude, m = m64.to(DType::Float32);
-    Generator gen(33);
-    Tensor u64 = randn({40}, gen, {DType::Float64}), v64 = randn({30}, gen, {DType::Float64});
-    Tensor u = u64.to(DType::Float32), v = v64.to(DType::Float32);
-    const double sigma = power_iteration(m, u, v, 1, 1e-12).item();
-    const double sigma64 = power_iteration(m64, u64, v64, 1, 1e-12).item();
-    CHECK(std::isfinite(sigma));
-    CHECK(sigma == doctest::Approx(sigma64).epsilon(1e-5));
-    CHECK(relative_difference(u.to(DType::Float64), u64) < 1e-5);
-    CHECK(relative_difference(v.to(DType::Float64), v64) < 1e-5);
-  }
 }
 
 TEST_CASE("spectral_normalize's backward: the two-pass rank-one kernel equals the composed backward") {
