@@ -57,14 +57,14 @@ int main(int argc, char** argv) {
   Tensor x_bn = leaf({64, 64, 14, 14}, gen), gamma = leaf({64}, gen), beta = leaf({64}, gen);
   Tensor mean = zeros({64}), var = ones({64});
   // Spectral normalisation on a Linear(784, 512) and on the DCGAN's second D conv.
-  Linear sn_linear(784, 512, true, gen);
-  spectral_norm(sn_linear);
+  Linear plain_layer(784, 512, true, gen), sn_layer(784, 512, true, gen);
+  spectral_norm(sn_layer);
   Conv2d sn_conv(64, 128, 4, 2, 1, true, gen);
   spectral_norm(sn_conv);
 
   std::vector<Tensor> all_leaves = {x_mlp, w_mlp, b_mlp, x_d1, w_d1, b_d1, x_d2, w_d2, b_d2, x_g1, w_g1,
                                     b_g1, x_g2, w_g2, b_g2, x_bn, gamma, beta};
-  for (Module* m : std::vector<Module*>{&sn_linear, &sn_conv})
+  for (Module* m : std::vector<Module*>{&plain_layer, &sn_layer, &sn_conv})
     for (const Tensor& p : m->parameters()) all_leaves.push_back(p);
   std::vector<Case> cases = {
       {"matmul", "[64,784] @ [784,512]", [&] { return matmul(x_mlp, w_mlp.t()); }},
@@ -75,7 +75,9 @@ int main(int argc, char** argv) {
       {"conv_transpose2d", "[64,64,14,14] * [64,1,4,4] s2 p1", [&] { return conv_transpose2d(x_g2, w_g2, b_g2, 2, 1); }},
       {"batch_norm", "[64,64,14,14] training", [&] { return batch_norm(x_bn, mean, var, gamma, beta, true, 0.1, 1e-5); }},
       {"leaky_relu", "[64,64,14,14]", [&] { return leaky_relu(x_bn, 0.2); }},
-      {"spectral_norm", "Linear 784->512 weight (power iteration + W/sigma)", [&] { return sn_linear.param("weight"); }},
+      {"spectral_norm", "Linear 784->512 weight (power iteration + W/sigma)", [&] { return sn_layer.param("weight"); }},
+      {"Linear layer", "784->512, x [64,784]", [&] { return plain_layer(x_mlp); }},
+      {"Linear layer + SN", "784->512, x [64,784] (power iteration + sn_linear)", [&] { return sn_layer(x_mlp); }},
       {"spectral_norm", "Conv2d 64->128 4x4 weight", [&] { return sn_conv.param("weight"); }},
   };
 

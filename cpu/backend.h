@@ -58,6 +58,12 @@ std::vector<Tensor> conv_transpose2d_backward(const Tensor& grad, const Tensor& 
 // cpu/linear.cpp: ops/linear.cpp's products with the bias folded into the GEMM
 Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias);
 Tensor linear_bias_grad(const Tensor& grad);
+// ops/spectral_norm.cpp's sn_linear with 1/sigma as the GEMM's alpha and the rank-one
+// correction folded into the weight-gradient GEMM
+Tensor sn_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, double factor, Tensor* product);
+std::vector<Tensor> sn_linear_backward(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& product,
+                                       const Tensor& u, const Tensor& v, double factor, double scale,
+                                       double term_weight, bool through_sigma, const std::vector<bool>& needs);
 // cpu/spectral_norm.cpp: ops/spectral_norm.cpp's power iteration on the buffers by BLAS
 // GEMV, and its backward for one term in two passes over memory
 Tensor power_iteration(const Tensor& m, const Tensor& u, const Tensor& v, int iterations, double eps);

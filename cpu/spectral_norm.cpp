@@ -1,6 +1,7 @@
 // The CPU's fast spectral-norm kernels: ops/spectral_norm.cpp's power iteration done on
 // the u, v buffers themselves by BLAS GEMV, and its backward for one term in two passes
-// over memory. Pinned to the textbook computation by tests/test_fast_paths.cpp.
+// over memory. (sn_linear's kernels, which never
+// write W_sn, are in cpu/linear.cpp.) Pinned to the textbook computation by tests/test_fast_paths.cpp.
 #include <cblas.h>
 
 #include <algorithm>

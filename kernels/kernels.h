@@ -104,6 +104,16 @@ struct FastKernels {
   // The SN backward for one term along dim 0: (f G - f <G, W_sn>/scale * a u v^T), f = factor.
   Tensor (*sn_backward_rank_one)(const Tensor& grad, const Tensor& w_sn, const Tensor& u, const Tensor& v,
                                  const Tensor& factor, double scale, double term_weight);
+  // sn_linear (a linear with W_sn = factor W, one term along dim 0), W_sn never written:
+  // y = factor x W^T + b; `product`, when given, receives factor x W^T for the backward.
+  // An undefined result: x W^T left the dtype's range, use the textbook computation.
+  Tensor (*sn_linear_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, double factor, Tensor* product);
+  // {dx, dW, db}: dx = (f G) W, dW = f G^T x - [through_sigma] f a <G, product>/scale u v^T,
+  // db = column sums of G (f = factor, a = term_weight); undefined where `needs` is false.
+  std::vector<Tensor> (*sn_linear_backward)(const Tensor& grad, const Tensor& x, const Tensor& w,
+                                            const Tensor& product, const Tensor& u, const Tensor& v, double factor,
+                                            double scale, double term_weight, bool through_sigma,
+                                            const std::vector<bool>& needs);
 };
 
 // The entries' names, in declaration order. Each backend builds its tables as
@@ -116,7 +126,7 @@ struct FastKernels {
       avg_pool_forward, avg_pool_backward, nll_gather, nll_scatter, sgd_step, adam_step
 #define SG_FAST_KERNELS                                                                         \
   conv2d_forward, conv2d_backward, conv_transpose2d_forward, conv_transpose2d_backward, linear_forward, \
-      linear_bias_grad, power_iteration, sn_backward_rank_one
+      linear_bias_grad, power_iteration, sn_backward_rank_one, sn_linear_forward, sn_linear_backward
 
 // make_table refuses a list that does not fill every entry (plain aggregate
 // initialisation would leave the rest null). Every entry is a function pointer, so a

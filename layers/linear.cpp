@@ -20,7 +20,10 @@ Linear::Linear(int64_t in, int64_t out, bool bias, Generator& gen, DType dtype)
 Tensor Linear::forward(const Tensor& x) {
   SG_CHECK(x.dim() == 2 && x.shape()[1] == in_features, "Linear(", in_features, " -> ", out_features,
            "): expected input of shape (N, ", in_features, "), got ", shape_str(x.shape()));
-  return linear(x, param("weight"), has_param("bias") ? param("bias") : Tensor());
+  Tensor bias = has_param("bias") ? param("bias") : Tensor();
+  // A parametrized weight computes the product itself (spectral norm: 1/sigma in the GEMM).
+  if (auto p = parametrization("weight")) return p->apply_linear(*this, x, raw_param("weight"), bias);
+  return linear(x, param("weight"), bias);
 }
 
 std::string Linear::settings() const {

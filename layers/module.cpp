@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/autograd.h"
+#include "ops/linear.h"
 
 namespace sg {
 
@@ -18,6 +19,10 @@ void check_name(const std::string& name, const char* what) {
            "without dots, got \"", name, "\"");
 }
 }  // namespace
+
+Tensor Parametrization::apply_linear(Module& owner, const Tensor& x, const Tensor& original, const Tensor& bias) {
+  return linear(x, apply(owner, original), bias);
+}
 
 Tensor Module::param(const std::string& name) {
   Tensor& original = raw_param(name);

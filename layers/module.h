@@ -7,6 +7,9 @@
 // Parametrization (spectral normalisation, for one) stand between the trainable
 // tensor and the layer's computation without the layer's code changing:
 //   trainable tensor --raw_param--> Parametrization::apply --param--> layer forward
+// A Linear layer asks its weight's parametrization for the whole product instead
+// (apply_linear): by default linear(x, apply(W), b), but a parametrization may compute it
+// without writing the parametrized weight out (spectral normalisation: 1/sigma in the GEMM).
 #include <list>
 #include <map>
 #include <memory>
@@ -27,6 +30,8 @@ class Parametrization {
   virtual ~Parametrization() = default;
   // The tensor the layer computes with, given the trainable original.
   virtual Tensor apply(Module& owner, const Tensor& original) = 0;
+  // x apply(original)^T + bias, as a Linear layer computes it (bias may be undefined).
+  virtual Tensor apply_linear(Module& owner, const Tensor& x, const Tensor& original, const Tensor& bias);
   virtual std::string describe() const = 0;
 };
 

@@ -163,10 +163,18 @@ std::vector<Tensor> SpectralNorm::refine(Module& owner, const Tensor& weight) {
   return sigmas;
 }
 
-Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
+// Everything apply() does but the last normalisation: refine, estimate and record sigma,
+// and decide. Either the weight to compute with is settled (`done`), or what is left is
+// scale * W / sigma with `terms` and `sigma`, which apply() and apply_linear() each do
+// their own way.
+SpectralNorm::Plan SpectralNorm::plan(Module& owner, const Tensor& weight) {
+  Plan plan;
   const bool on = enabled(owner);
   telemetry_.applied = false;
-  if (!on && !options_.policy->estimates()) return weight;  // `never`: exactly the plain layer
+  if (!on && !options_.policy->estimates()) {  // `never`: exactly the plain layer
+    plan.done = weight;
+    return plan;
+  }
   const bool training = owner.is_training();
   const bool through_iterations = options_.backward == SNBackward::ThroughIterations;
   // through_iterations refines the matrix vectors inside its own graph (below); the
@@ -206,30 +214,67 @@ Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
     sigma_buffer_.copy_(s.detach().reshape({1}));
   };
   record_sigma(sigma);
-  if (!on) return weight;  // log_only, or switched off: estimated and reported only
-  auto with_gain = [&](const Tensor& w) { return options_.learn_gain ? mul(w, owner.raw_param(buffer_name("gain"))) : w; };
+  if (!on) {  // log_only, or switched off: estimated and reported only
+    plan.done = weight;
+    return plan;
+  }
   const bool clamp = options_.variant == SNVariant::Clamp;
   // W / max(1, sigma/c) = W. Through the iterations, sigma is known only after they ran (below).
-  if (clamp && !(iterates_in_graph && training) && sigma.item() <= options_.target) return with_gain(weight);
+  if (clamp && !(iterates_in_graph && training) && sigma.item() <= options_.target) {
+    plan.done = with_gain(owner, weight);
+    return plan;
+  }
 
   const double scale = options_.target;
-  Tensor out;
   if (operator_sigma.defined()) {
-    out = div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})),
-              options_.backward == SNBackward::DetachSigma ? operator_sigma.detach() : operator_sigma);
+    plan.done = div(mul(weight, scalar_tensor(scale, {weight.dtype(), weight.device(), false})),
+                    options_.backward == SNBackward::DetachSigma ? operator_sigma.detach() : operator_sigma);
   } else if (iterates_in_graph && training) {
     Tensor s;
-    out = spectral_normalize_through_iterations(weight, sigma_terms, scale, options_.power_iterations, options_.eps, &s);
+    Tensor out = spectral_normalize_through_iterations(weight, sigma_terms, scale, options_.power_iterations,
+                                                       options_.eps, &s);
     record_sigma(s);
     // The decision comes from the refined sigma, never from the stale vectors: deciding
     // first left u, v unrefined forever once a stale sigma fell below the target.
-    if (clamp && s.item() <= options_.target) return with_gain(weight);
+    if (clamp && s.item() <= options_.target) {
+      plan.done = with_gain(owner, weight);
+      return plan;
+    }
+    plan.done = out;
   } else {
-    SNBackward mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
-    out = spectral_normalize(weight, sigma_terms, scale, mode, nullptr, &sigma);  // sigma: computed above
+    plan.terms = std::move(sigma_terms);
+    plan.sigma = sigma;  // computed above: spectral_normalize uses it as is
+    plan.scale = scale;
+    plan.mode = through_iterations ? SNBackward::ThroughSigma : options_.backward;
+    return plan;  // telemetry_.applied is set once the caller has normalised
   }
   telemetry_.applied = true;
-  return with_gain(out);
+  plan.done = with_gain(owner, plan.done);
+  return plan;
+}
+
+Tensor SpectralNorm::with_gain(Module& owner, const Tensor& w) const {
+  return options_.learn_gain ? mul(w, owner.raw_param(buffer_name("gain"))) : w;
+}
+
+Tensor SpectralNorm::apply(Module& owner, const Tensor& weight) {
+  Plan p = plan(owner, weight);
+  if (p.done.defined()) return p.done;
+  Tensor out = spectral_normalize(weight, p.terms, p.scale, p.mode, nullptr, &p.sigma);
+  telemetry_.applied = true;
+  return with_gain(owner, out);
+}
+
+// The layer's product with W_sn in one op (ops/spectral_norm.h: on the CPU, 1/sigma is the
+// GEMM's alpha and W_sn is never written). A learned gain multiplies W_sn first.
+Tensor SpectralNorm::apply_linear(Module& owner, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  Plan p = plan(owner, weight);
+  if (p.done.defined()) return linear(x, p.done, bias);
+  Tensor y = options_.learn_gain
+                 ? linear(x, with_gain(owner, spectral_normalize(weight, p.terms, p.scale, p.mode, nullptr, &p.sigma)), bias)
+                 : sn_linear(x, weight, bias, p.terms, p.scale, p.mode, &p.sigma);
+  telemetry_.applied = true;
+  return y;
 }
 
 bool SpectralNorm::enabled(Module& owner) const { return owner.buffer(buffer_name("sn_on")).at({0}) != 0; }

@@ -71,6 +71,7 @@ class SpectralNorm : public Parametrization {
  public:
   SpectralNorm(Module& owner, SpectralNormOptions options);
   Tensor apply(Module& owner, const Tensor& weight) override;
+  Tensor apply_linear(Module& owner, const Tensor& x, const Tensor& weight, const Tensor& bias) override;
   std::string describe() const override;
 
   // After an optimiser step: counts the step, refreshes the telemetry, refines u, v
@@ -103,6 +104,16 @@ class SpectralNorm : public Parametrization {
 
  private:
   std::vector<SigmaTerm> terms(Module& owner) const;
+  // What a forward computes with: `done`, or scale * W / sigma(terms) still to do.
+  struct Plan {
+    Tensor done;
+    std::vector<SigmaTerm> terms;
+    Tensor sigma;
+    double scale = 1.0;
+    SNBackward mode = SNBackward::ThroughSigma;
+  };
+  Plan plan(Module& owner, const Tensor& weight);
+  Tensor with_gain(Module& owner, const Tensor& w) const;
   std::vector<Tensor> refine(Module& owner, const Tensor& weight);  // sigma per term, or empty
   std::string buffer_name(const std::string& what) const { return options_.param + "_" + what; }
 

@@ -14,8 +14,6 @@
 
 namespace sg {
 
-namespace {
-
 void check_linear_args(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   SG_CHECK(weight.dim() == 2, "linear: expected a 2-d weight (out, in), got ", shape_str(weight.shape()));
   SG_CHECK(x.dim() == 2 && x.shape()[1] == weight.shape()[1], "linear: expected input of shape (N, ",
@@ -27,6 +25,8 @@ void check_linear_args(const Tensor& x, const Tensor& weight, const Tensor& bias
              weight.shape()[0], "], got ", shape_str(bias.shape()));
   }
 }
+
+namespace {
 
 // The textbook forward: x W^T (W^T a view the GEMM reads transposed), then + b.
 Tensor linear_reference_forward(const Tensor& x, const Tensor& weight, const Tensor& bias) {

@@ -8,4 +8,7 @@ namespace sg {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = Tensor());
 
+// linear's argument checks, for ops that compute a linear of their own (sn_linear).
+void check_linear_args(const Tensor& x, const Tensor& weight, const Tensor& bias);
+
 }  // namespace sg

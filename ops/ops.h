@@ -25,4 +25,5 @@
 #include "ops/dropout.h"       // dropout (composed: autograd's backward) ........... ops/dropout.cpp
 #include "ops/pool.h"          // max_pool2d, avg_pool2d ............................. ops/pool.cpp
 #include "ops/spectral_norm.h" // spectral_normalize (+ _composed,
-                               //   _through_iterations), power_iteration, sn_sigma .. ops/spectral_norm.cpp
+                               //   _through_iterations), sn_linear, power_iteration,
+                               //   sn_sigma ............................................ ops/spectral_norm.cpp

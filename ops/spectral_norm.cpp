@@ -7,6 +7,7 @@
 
 #include "core/autograd.h"
 #include "ops/elementwise.h"
+#include "ops/linear.h"
 #include "ops/ops.h"
 
 extern "C" void dgesvd_(const char* jobu, const char* jobvt, const int* m, const int* n, double* a, const int* lda,
@@ -131,29 +132,40 @@ double exact_top_singular(const Tensor& matrix, Tensor* u_out, Tensor* v_out) {
   return s.empty() ? 0.0 : s[0];
 }
 
+namespace {
+
+// scale / sigma as a 0-d tensor on the weight's device (sigma and the factor stay there:
+// a GPU forward and backward never wait for the host), after checking the terms; sigma
+// is `known_sigma` when given, else summed from the terms. No graph.
+Tensor normalising_factor(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale,
+                          const Tensor* known_sigma, Tensor& sigma) {
+  SG_CHECK(!terms.empty(), "spectral_normalize: expected at least one sigma term");
+  NoGradGuard no_grad;
+  for (const SigmaTerm& term : terms) {
+    check_term(weight, term);
+    if (known_sigma) continue;
+    Tensor s = sn_sigma_tensor(sn_matrix(weight, term.dim), term.u, term.v) * term.weight;
+    sigma = sigma.defined() ? add(sigma, s) : s;
+  }
+  if (known_sigma) sigma = known_sigma->detach();
+  // On every device: a zero or non-finite sigma would turn W_sn into inf or NaN. (On a
+  // GPU this reads 8 bytes back per forward.)
+  const double value = sigma.item();
+  SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,
+           " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
+  return div(scalar_tensor(scale, {weight.dtype(), weight.device(), false}), sigma);
+}
+
+}  // namespace
+
 Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale, SNBackward mode,
                           Tensor* sigma_out, const Tensor* known_sigma) {
   SG_CHECK(mode != SNBackward::ThroughIterations,
            "spectral_normalize: through_iterations is spectral_normalize_through_iterations");
-  SG_CHECK(!terms.empty(), "spectral_normalize: expected at least one sigma term");
-  // sigma and scale / sigma stay 0-d tensors on the weight's device: a GPU forward and
-  // backward never wait for the host.
-  Tensor sigma, factor, out;
+  Tensor sigma, out;
+  const Tensor factor = normalising_factor(weight, terms, scale, known_sigma, sigma);
   {
     NoGradGuard no_grad;
-    for (const SigmaTerm& term : terms) {
-      check_term(weight, term);
-      if (known_sigma) continue;
-      Tensor s = sn_sigma_tensor(sn_matrix(weight, term.dim), term.u, term.v) * term.weight;
-      sigma = sigma.defined() ? add(sigma, s) : s;
-    }
-    if (known_sigma) sigma = known_sigma->detach();
-    // On every device: a zero or non-finite sigma would turn W_sn into inf or NaN. (On a
-    // GPU this reads 8 bytes back per forward.)
-    const double value = sigma.item();
-    SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,
-             " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
-    factor = div(scalar_tensor(scale, {weight.dtype(), weight.device(), false}), sigma);
     out = mul(weight, factor).detach();
   }
   if (sigma_out) *sigma_out = sigma;
@@ -179,6 +191,40 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
                     grad = add(grad, mul(sn_unflatten(outer, shape, term.dim), coefficient));
                   }
                   return TensorList{grad};
+                });
+}
+
+Tensor sn_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::vector<SigmaTerm>& terms,
+                 double scale, SNBackward mode, const Tensor* known_sigma) {
+  SG_CHECK(mode != SNBackward::ThroughIterations,
+           "sn_linear: through_iterations is spectral_normalize_through_iterations, then linear");
+  check_linear_args(x, weight, bias);
+  const bool one_term_along_rows = terms.size() == 1 && terms[0].dim == 0;
+  const bool empty_product = x.numel() == 0 || weight.numel() == 0;
+  const FastKernels* fast = one_term_along_rows && !empty_product ? fast_kernels_for(x.device()) : nullptr;
+  // The textbook computation: W_sn written out, then the layer's product.
+  auto textbook = [&] { return linear(x, spectral_normalize(weight, terms, scale, mode, nullptr, known_sigma), bias); };
+  if (!fast) return textbook();
+
+  Tensor sigma;
+  const double factor = normalising_factor(weight, terms, scale, known_sigma, sigma).item();
+  const bool through_sigma = mode == SNBackward::ThroughSigma;
+  // The backward's <G, W_sn> needs x W_sn^T, kept only when W's gradient can be asked for.
+  const bool keep_product = through_sigma && GradMode::is_enabled() && weight.requires_grad();
+  Tensor product;
+  Tensor y = fast->sn_linear_forward(x, weight, bias, factor, keep_product ? &product : nullptr);
+  // The kernel declines when x W^T leaves the dtype's range before the factor brings it
+  // back (a diverging run's weights): x W_sn^T, with W_sn written out, may still fit.
+  if (!y.defined()) return textbook();
+  // As in spectral_normalize: this backward keeps the vectors this sigma came from.
+  Tensor u, v;
+  if (through_sigma) u = terms[0].u.detach().clone(), v = terms[0].v.detach().clone();
+  return record("sn_linear", {x, weight, bias}, y,
+                [saved_x = save(x, "sn_linear"), saved_w = save(weight, "sn_linear"), product, u, v, factor, scale,
+                 term_weight = terms[0].weight, through_sigma, fast](const Tensor& grad_output,
+                                                                     const std::vector<bool>& needs) {
+                  return fast->sn_linear_backward(grad_output, saved_x.get(), saved_w.get(), product, u, v, factor,
+                                                  scale, term_weight, through_sigma, needs);
                 });
 }
 

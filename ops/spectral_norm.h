@@ -64,6 +64,16 @@ std::vector<double> exact_singular_values(const Tensor& matrix);
 Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale, SNBackward mode,
                           Tensor* sigma_out = nullptr, const Tensor* known_sigma = nullptr);
 
+// A Linear layer with a spectrally normalised weight: linear(x, W_sn, bias) with
+// W_sn = spectral_normalize(weight, terms, scale, mode, nullptr, known_sigma). That
+// composition is the textbook computation (two graph nodes, W_sn written out). On the CPU,
+// for one term along dim 0, the fast kernel never writes W_sn: scale / sigma is the
+// alpha of the layer's GEMMs, and the backward's rank-one correction is folded into the
+// weight-gradient GEMM (cpu::sn_linear_forward / sn_linear_backward, one graph node).
+// x (N, in), weight (out, in), bias (out) or undefined. mode: ThroughSigma or DetachSigma.
+Tensor sn_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, const std::vector<SigmaTerm>& terms,
+                 double scale, SNBackward mode, const Tensor* known_sigma = nullptr);
+
 // The same forward built from differentiable primitives (autograd derives the
 // backward). The reference the hand-written backward is tested against.
 Tensor spectral_normalize_composed(const Tensor& weight, const std::vector<SigmaTerm>& terms, double scale);

@@ -272,6 +272,37 @@ inline std::vector<OpCase> build_op_cases() {
   add_case("linear without bias", {any({4, 3}), any({5, 3})}, [](const Inputs& x) { return sg::linear(x[0], x[1]); });
   add_case("linear one sample, one output", {any({1, 3}), any({1, 3}), any({1})},
            [](const Inputs& x) { return sg::linear(x[0], x[1], x[2]); });
+  // -- sn_linear (a Linear with a spectrally normalised weight, one op) ----------------------------
+  // u, v: fixed unit vectors (constants of the op). The op sees W + 10 u v^T, so that
+  // sigma = u . (W' v) = u . (W v) + 10 stays positive whatever W's values in [-2, 2).
+  auto sn_lin = [](double scale, sg::SNBackward mode, bool with_bias) {
+    return [=](const Inputs& x) {
+      const Tensor& w = x[1];
+      Tensor u, v, shifted, sigma;
+      {
+        sg::NoGradGuard no_grad;
+        sg::Generator gen(31);
+        u = sg::randn({w.shape()[0]}, gen, {w.dtype()});
+        v = sg::randn({w.shape()[1]}, gen, {w.dtype()});
+        u = u / sg::sqrt(sg::sum(u * u));
+        v = v / sg::sqrt(sg::sum(v * v));
+        shifted = sg::matmul(u.unsqueeze(1), v.unsqueeze(0)) * 10.0;
+        sigma = sg::full({}, 9.0, {w.dtype()});
+      }
+      const std::vector<sg::SigmaTerm> terms{{0, u, v, 1.0}};
+      // detach_sigma differentiates W scale / sigma with sigma held: the case holds it at 9.
+      const Tensor* known = mode == sg::SNBackward::DetachSigma ? &sigma : nullptr;
+      return sg::sn_linear(x[0], w + shifted, with_bias ? x[2] : Tensor(), terms, scale, mode, known);
+    };
+  };
+  add_case("sn_linear x [4,3], W [5,3], b [5] (through sigma)", {any({4, 3}), any({5, 3}), any({5})},
+           sn_lin(1.0, sg::SNBackward::ThroughSigma, true));
+  add_case("sn_linear scale 0.7, without bias (through sigma)", {any({4, 3}), any({5, 3})},
+           sn_lin(0.7, sg::SNBackward::ThroughSigma, false));
+  add_case("sn_linear one output [2,4] W [1,4] (through sigma)", {any({2, 4}), any({1, 4}), any({1})},
+           sn_lin(1.0, sg::SNBackward::ThroughSigma, true));
+  add_case("sn_linear detach sigma (held at 9)", {any({4, 3}), any({5, 3}), any({5})},
+           sn_lin(1.3, sg::SNBackward::DetachSigma, true));
   add_case("matmul batched a.transpose(1,2) @ b", {any({2, 4, 3}), any({2, 4, 5})},
            [](const Inputs& x) { return sg::matmul(x[0].transpose(1, 2), x[1]); });
   add_case("matmul with a strided operand a[:, ::2]", {any({3, 8}), any({4, 5})},

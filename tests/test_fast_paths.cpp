@@ -6,9 +6,12 @@
 // orders, so they agree to rounding (1e-12 relative), not bit for bit.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <functional>
 
 #include "kernels/kernels.h"
+#include "layers/linear.h"
+#include "layers/spectral_norm.h"
 #include "ops/ops.h"
 
 using namespace sg;
@@ -75,6 +78,7 @@ TEST_CASE("the CPU offers fast kernels, and a ReferencePathGuard turns them off"
   CHECK(static_cast<bool>(fast->conv2d_forward));
   CHECK(static_cast<bool>(fast->linear_forward));
   CHECK(static_cast<bool>(fast->power_iteration));
+  CHECK(static_cast<bool>(fast->sn_linear_forward));
   {
     ReferencePathGuard textbook;
     CHECK(fast_kernels_for(Device::cpu()) == nullptr);
@@ -154,5 +158,112 @@ TEST_CASE("spectral_normalize's backward: the two-pass rank-one kernel equals th
           return spectral_normalize(in[0], {SigmaTerm{0, u, v, 1.0}}, scale, SNBackward::ThroughSigma);
         },
         {w});
+  }
+}
+
+TEST_CASE("sn_linear: 1/sigma in the GEMM and the rank-one term in the weight-gradient GEMM equal "
+          "spectral_normalize then linear") {
+  struct Case {
+    int64_t n, in, out;
+    bool bias, transposed_weight;
+  };
+  // The MLP's shapes in small, one output (a 1-long u), one sample, a weight read transposed.
+  for (Case cs : {Case{7, 5, 3, true, false}, Case{6, 9, 1, true, false}, Case{1, 4, 6, false, false},
+                  Case{5, 6, 4, true, true}}) {
+    CAPTURE(cs.n);
+    CAPTURE(cs.out);
+    CAPTURE(cs.transposed_weight);
+    Tensor x = random_tensor({cs.n, cs.in}, 14), b = random_tensor({cs.out}, 16);
+    Tensor w = cs.transposed_weight ? random_tensor({cs.in, cs.out}, 15).detach().t().requires_grad_(true)
+                                    : random_tensor({cs.out, cs.in}, 15);
+    Generator gen(17);
+    Tensor u = randn({cs.out}, gen, {DType::Float64}), v = randn({cs.in}, gen, {DType::Float64});
+    power_iteration(w.detach(), u, v, 3, 1e-12);  // realistic, not exact, singular vectors
+    for (SNBackward mode : {SNBackward::ThroughSigma, SNBackward::DetachSigma})
+      for (double scale : {1.0, 0.7})
+        for (double term_weight : {1.0, 0.5}) {
+          CAPTURE(static_cast<int>(mode));
+          CAPTURE(scale);
+          CAPTURE(term_weight);
+          const std::vector<SigmaTerm> terms{SigmaTerm{0, u, v, term_weight}};
+          if (cs.bias)
+            check_fast_equals_reference(
+                [&](const std::vector<Tensor>& in) { return sn_linear(in[0], in[1], in[2], terms, scale, mode); },
+                {x, w, b});
+          else
+            check_fast_equals_reference(
+                [&](const std::vector<Tensor>& in) { return sn_linear(in[0], in[1], Tensor(), terms, scale, mode); },
+                {x, w});
+        }
+  }
+}
+
+TEST_CASE("sn_linear: where x W^T overflows but x W_sn^T does not, the kernel declines and the textbook path runs") {
+  // float32 weights and inputs near 1e20 (a diverging run): x W^T is about 1e40.
+  Generator gen(18);
+  Tensor x = (randn({3, 4}, gen, {DType::Float64}) * 1e20).to(DType::Float32);
+  Tensor w = (randn({2, 4}, gen, {DType::Float64}) * 1e20).to(DType::Float32).requires_grad_(true);
+  Tensor u = randn({2}, gen, {DType::Float32}), v = randn({4}, gen, {DType::Float32});
+  power_iteration(w.detach(), u, v, 10, 1e-12);
+  const std::vector<SigmaTerm> terms{SigmaTerm{0, u, v, 1.0}};
+  Tensor y = sn_linear(x, w, Tensor(), terms, 1.0, SNBackward::ThroughSigma), y_reference;
+  {
+    ReferencePathGuard textbook;
+    y_reference = sn_linear(x, w, Tensor(), terms, 1.0, SNBackward::ThroughSigma);
+  }
+  CHECK(y.grad_fn()->name() == "linear");  // W_sn written out: spectral_norm, then linear
+  std::vector<double> values = y.detach().to(DType::Float64).to_vector<double>();
+  for (double value : values) CHECK(std::isfinite(value));
+  CHECK(relative_difference(y.detach().to(DType::Float64), y_reference.detach().to(DType::Float64)) < 1e-5);
+}
+
+TEST_CASE("a Linear layer with spectral norm: the folded kernel equals the layer on the textbook path, "
+          "through two forwards, one backward and the u, v updates") {
+  // Two identical layers (same seed), one on each path; as in a GAN's D step, two
+  // forwards (each refines u, v) feed one backward.
+  for (SNBackward mode : {SNBackward::ThroughSigma, SNBackward::DetachSigma}) {
+    CAPTURE(static_cast<int>(mode));
+    auto make = [mode] {
+      Generator gen(21);
+      auto layer = std::make_shared<Linear>(9, 6, true, gen, DType::Float64);
+      spectral_norm(*layer, {.backward = mode, .seed = 22});
+      return layer;
+    };
+    auto fast = make(), reference = make();
+    Tensor a = random_tensor({5, 9}, 23), b = random_tensor({4, 9}, 24);
+    Generator gen(25);
+    Tensor ga = randn({5, 6}, gen, {DType::Float64}), gb = randn({4, 6}, gen, {DType::Float64});
+    auto step = [&](Linear& layer) {
+      a.set_grad(Tensor());
+      b.set_grad(Tensor());
+      (sum(mul(layer(a), ga)) + sum(mul(layer(b), gb))).backward();
+    };
+    step(*fast);
+    Tensor fast_da = a.grad().clone(), fast_db = b.grad().clone();
+    {
+      ReferencePathGuard textbook;
+      step(*reference);
+    }
+    CHECK(relative_difference(fast->raw_param("weight").grad(), reference->raw_param("weight").grad()) < 1e-12);
+    CHECK(relative_difference(fast->raw_param("bias").grad(), reference->raw_param("bias").grad()) < 1e-12);
+    CHECK(relative_difference(fast_da, a.grad()) < 1e-12);
+    CHECK(relative_difference(fast_db, b.grad()) < 1e-12);
+    CHECK(relative_difference(fast->buffer("weight_u"), reference->buffer("weight_u")) < 1e-12);
+    CHECK(relative_difference(fast->buffer("weight_v"), reference->buffer("weight_v")) < 1e-12);
+    CHECK(fast->buffer("weight_sigma").item() == doctest::Approx(reference->buffer("weight_sigma").item()).epsilon(1e-12));
+    // The fast layer ran as one node; the reference one as W_sn, then linear.
+    {
+      Tensor y_fast = (*fast)(a), y_reference;
+      {
+        ReferencePathGuard textbook;
+        y_reference = (*reference)(a);
+      }
+      CHECK(y_fast.grad_fn()->name() == "sn_linear");
+      CHECK(y_reference.grad_fn()->name() == "linear");
+    }
+    // And the layer's output is the composition the parametrization describes.
+    NoGradGuard no_grad;
+    fast->eval();
+    CHECK(relative_difference((*fast)(a), linear(a, fast->param("weight"), fast->param("bias"))) < 1e-12);
   }
 }
