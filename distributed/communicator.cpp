@@ -121,14 +121,17 @@ void check_collective_tensor(const Tensor& tensor, const char* collective) {
            "with shape ", shape_str(tensor.shape()), " and strides ", shape_str(tensor.strides()));
 }
 
+std::vector<double> values_of_every_rank(Communicator& comm, double value) {
+  Tensor values = zeros({comm.world_size()}, {DType::Float64});
+  values.data<double>()[comm.rank()] = value;
+  comm.all_reduce(values, ReduceOp::Sum);
+  return values.to_vector<double>();
+}
+
 void check_same_on_every_rank(Communicator& comm, const std::string& what, const std::string& text) {
   std::string root_text = text;
   comm.broadcast_text(root_text, 0);
-  // differs[r] = 1 on the rank r whose text differs from rank 0's; the sum tells every rank.
-  Tensor differs = zeros({comm.world_size()}, {DType::Float64});
-  if (root_text != text) differs.data<double>()[comm.rank()] = 1;
-  comm.all_reduce(differs, ReduceOp::Sum);
-  const std::vector<double> flags = differs.to_vector<double>();
+  const std::vector<double> flags = values_of_every_rank(comm, root_text != text ? 1 : 0);  // 1: differs
   for (int r = 1; r < comm.world_size(); ++r) {
     if (flags[r] == 0) continue;
     std::string other = text;  // rank r's text, sent to every rank so all report the same

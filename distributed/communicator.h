@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -47,7 +48,7 @@ class Communicator {
   const CollectiveStats& stats() const { return stats_; }
 
  protected:
-  void count(int64_t bytes, double seconds) {
+  void record_call(int64_t bytes, double seconds) {
     ++stats_.calls;
     stats_.bytes += bytes;
     stats_.seconds += seconds;
@@ -82,6 +83,11 @@ bool nccl_compiled_in();
 // whose text differs and the words that differ: "the ranks disagree on WHAT: rank 0 has
 // 'batch=64', rank 1 has 'batch=32'. ...".
 void check_same_on_every_rank(Communicator& comm, const std::string& what, const std::string& text);
+
+// Every rank's `value`, on every rank, indexed by rank (an all-reduce of a vector that
+// holds this rank's value at its own place and zeros elsewhere). The consistency checks use
+// it to agree on which rank differs.
+std::vector<double> values_of_every_rank(Communicator& comm, double value);
 
 // After an error on this rank: ends every rank of a multi-process job at once, with
 // `exit_code` (MPI_Abort), so that no rank waits for this one until the watchdog's timeout.

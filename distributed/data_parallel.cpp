@@ -36,13 +36,14 @@ GradientAverager::GradientAverager(std::shared_ptr<Communicator> comm, std::vect
     group_bytes += bytes;
   }
   for (auto& group : groups) {
-    Bucket bucket;
+    int64_t total = 0;
+    for (const Tensor& p : group) total += p.numel();
+    Bucket bucket{zeros({total}, {group.front().dtype(), group.front().device(), false}), {}};
     int64_t offset = 0;
-    for (const Tensor& p : group) {
-      bucket.members.emplace_back(p, offset);
+    for (const Tensor& p : group) {  // each parameter's place in the buffer, as a view of its shape
+      bucket.members.emplace_back(p, bucket.flat.slice(0, offset, offset + p.numel()).view(p.shape()));
       offset += p.numel();
     }
-    bucket.flat = zeros({offset}, {group.front().dtype(), group.front().device(), false});
     buckets_.push_back(std::move(bucket));
   }
 }
@@ -56,22 +57,17 @@ int64_t GradientAverager::bytes_per_call() const {
 void GradientAverager::average_gradients() {
   if (comm_->world_size() == 1) return;  // the mean of one gradient is itself
   NoGradGuard no_grad;
-  last_communication_seconds_ = 0;
   for (Bucket& bucket : buckets_) {
     const Kernels& kernels = kernels_for(bucket.flat);
-    for (auto& [param, offset] : bucket.members) {
-      Tensor slot = bucket.flat.slice(0, offset, offset + param.numel()).view(param.shape());
+    for (auto& [param, slot] : bucket.members) {
       const Tensor grad = param.grad();
       if (grad.defined())
         kernels.copy(slot, grad);
       else
         kernels.fill(slot, 0.0);
     }
-    const auto start = std::chrono::steady_clock::now();
     comm_->all_reduce(bucket.flat, ReduceOp::Average);
-    last_communication_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (auto& [param, offset] : bucket.members) {
-      Tensor slot = bucket.flat.slice(0, offset, offset + param.numel()).view(param.shape());
+    for (auto& [param, slot] : bucket.members) {
       Tensor grad = param.grad();
       if (grad.defined()) {
         kernels.copy(grad, slot);
@@ -81,7 +77,6 @@ void GradientAverager::average_gradients() {
       }
     }
   }
-  communication_seconds_ += last_communication_seconds_;
 }
 
 uint64_t tensor_checksum(const Tensor& tensor) {
@@ -95,6 +90,7 @@ uint64_t tensor_checksum(const Tensor& tensor) {
 
 void verify_replicas(Communicator& comm, const std::vector<std::pair<std::string, Tensor>>& named,
                      const std::string& what) {
+  if (comm.world_size() == 1) return;  // one replica: nothing to compare, nothing to hash
   // Rank 0's checksums go to every rank; each finds the first tensor where its own differs.
   std::ostringstream mine;
   for (const auto& [name, tensor] : named) mine << tensor_checksum(tensor) << ' ';
@@ -111,11 +107,8 @@ void verify_replicas(Communicator& comm, const std::vector<std::pair<std::string
       break;
     }
   }
-  // Per rank, 1 + the index of its first differing tensor (0: none), summed to every rank.
-  Tensor found = zeros({comm.world_size()}, {DType::Float64});
-  found.data<double>()[comm.rank()] = static_cast<double>(first_difference + 1);
-  comm.all_reduce(found, ReduceOp::Sum);
-  const std::vector<double> per_rank = found.to_vector<double>();
+  // Per rank, 1 + the index of its first differing tensor (0: none).
+  const std::vector<double> per_rank = values_of_every_rank(comm, static_cast<double>(first_difference + 1));
   for (int r = 1; r < comm.world_size(); ++r) {
     if (per_rank[r] == 0) continue;
     const std::string& name = named[static_cast<std::size_t>(per_rank[r]) - 1].first;

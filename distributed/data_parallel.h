@@ -13,7 +13,6 @@
 //                      identical, so ranks that run the same SN forwards keep identical u, v.
 //                      Averaging them would be wrong (the mean of unit vectors is shorter
 //                      than one, so sigma would shrink); verify_replicas checks instead.
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,25 +42,21 @@ class GradientAverager {
 
   int64_t bucket_count() const { return static_cast<int64_t>(buckets_.size()); }
   int64_t bytes_per_call() const;  // bytes all-reduced by one average_gradients()
-  // Seconds spent in the all-reduces (waiting for the slowest rank included), in total
-  // and at the last call: the communication time per step that bench/ reports.
-  double communication_seconds() const { return communication_seconds_; }
-  double last_communication_seconds() const { return last_communication_seconds_; }
+  // (The time spent in them is in the communicator's stats(), with every other collective.)
 
  private:
   struct Bucket {
-    Tensor flat;                                  // the contiguous buffer sent
-    std::vector<std::pair<Tensor, int64_t>> members;  // parameter, offset in `flat`
+    Tensor flat;                                     // the contiguous buffer sent
+    std::vector<std::pair<Tensor, Tensor>> members;  // parameter, its place in `flat` (a view)
   };
   std::shared_ptr<Communicator> comm_;
   std::vector<Bucket> buckets_;
-  double communication_seconds_ = 0, last_communication_seconds_ = 0;
 };
 
 // Checks that every rank holds bitwise the same values of `named` (a state dict: weights,
 // buffers, SN's u and v), with one checksum per tensor; if not, stops with an error on every
 // rank that names the first tensor that differs and the rank that holds another value.
-// `what` says whose tensors they are ("D").
+// `what` says whose tensors they are ("D"). In a job of one process there is nothing to check.
 void verify_replicas(Communicator& comm, const std::vector<std::pair<std::string, Tensor>>& named,
                      const std::string& what);
 void verify_replicas(Communicator& comm, const std::map<std::string, Tensor>& state_dict, const std::string& what);

@@ -129,7 +129,7 @@ class MpiCommunicator final : public Communicator {
  private:
   using Clock = std::chrono::steady_clock;
   void count_since(Clock::time_point start, const Tensor& tensor) {
-    count(tensor.numel() * static_cast<int64_t>(dtype_size(tensor.dtype())),
+    record_call(tensor.numel() * static_cast<int64_t>(dtype_size(tensor.dtype())),
           std::chrono::duration<double>(Clock::now() - start).count());
   }
   void check_root(int root, const char* collective) const {

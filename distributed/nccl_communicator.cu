@@ -94,7 +94,7 @@ class NcclCommunicator final : public Communicator {
     auto scope = watchdog_.watch(what);
     const auto start = std::chrono::steady_clock::now();
     check_cuda(cudaStreamSynchronize(cuda::stream()), "cudaStreamSynchronize");
-    count(tensor.numel() * static_cast<int64_t>(dtype_size(tensor.dtype())),
+    record_call(tensor.numel() * static_cast<int64_t>(dtype_size(tensor.dtype())),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
 

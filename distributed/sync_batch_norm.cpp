@@ -29,6 +29,12 @@ Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor
                        const std::shared_ptr<Communicator>& comm) {
   if (!training || comm->world_size() == 1)  // nothing to share: the fused op
     return batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+  return batch_norm_over_ranks(x, running_mean, running_var, weight, bias, momentum, eps, comm);
+}
+
+Tensor batch_norm_over_ranks(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                             const Tensor& weight, const Tensor& bias, double momentum, double eps,
+                             const std::shared_ptr<Communicator>& comm) {
   SG_CHECK(x.dim() == 2 || x.dim() == 4, "sync_batch_norm: expected input (N, C) or (N, C, H, W), got ",
            shape_str(x.shape()));
   const int64_t channels = x.shape()[1];

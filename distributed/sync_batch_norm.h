@@ -24,6 +24,12 @@ namespace sg::dist {
 Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                        const Tensor& bias, bool training, double momentum, double eps,
                        const std::shared_ptr<Communicator>& comm);
+// The training-mode computation above, on any number of ranks (sync_batch_norm takes the
+// fused batch_norm instead when there is one rank or in eval mode; the tests gradcheck
+// this one on a single process). running_mean/var may be undefined.
+Tensor batch_norm_over_ranks(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                             const Tensor& weight, const Tensor& bias, double momentum, double eps,
+                             const std::shared_ptr<Communicator>& comm);
 
 // A BatchNorm whose training-mode statistics are global. It shares the tensors of the
 // BatchNorm it is made from (parameters and running statistics), and its settings.
