@@ -9,6 +9,10 @@
 //
 //   build/bench/gan_step --model dcgan --device cuda --sn 1 --iters 100
 //   mpirun -np 2 build/bench/gan_step --model mlp --iters 100
+//
+// --gemm-bound (CPU) also records the GEMMs of one iteration (cpu::record_gemm_calls) and
+// times them alone, replayed through the same cpu::gemm on warm buffers: the time the
+// iteration would take if everything but its GEMMs were free.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -20,14 +24,41 @@
 #include "ops/ops.h"
 #include "optim/adam.h"
 #include "core/parallel.h"
+#include "cpu/gemm.h"
 #include "timing.h"  // bench/: the shared timing loop
 
 using namespace sg;
 using namespace sg::examples;
 
+namespace {
+
+// Times `calls` (one iteration's GEMMs) replayed back to back on buffers big enough for
+// the largest operands, filled with small values; returns the timing and the GFLOP.
+bench::Timing time_gemms_alone(const std::vector<cpu::GemmCall>& calls, int warmup, int iters, double* gflop) {
+  int64_t a_size = 1, b_size = 1, c_size = 1;
+  *gflop = 0;
+  for (const cpu::GemmCall& c : calls) {
+    SG_CHECK(c.dtype == DType::Float32, "gan_step --gemm-bound: expected float32 GEMMs");
+    a_size = std::max(a_size, (c.trans_a ? c.k : c.m) * c.lda);
+    b_size = std::max(b_size, (c.trans_b ? c.n : c.k) * c.ldb);
+    c_size = std::max(c_size, c.m * c.ldc);
+    *gflop += 2.0 * static_cast<double>(c.m) * static_cast<double>(c.n) * static_cast<double>(c.k) / 1e9;
+  }
+  std::vector<float> a(static_cast<std::size_t>(a_size), 0.01f), b(static_cast<std::size_t>(b_size), 0.02f),
+      out(static_cast<std::size_t>(c_size), 0.0f);
+  return bench::time_calls(warmup, iters, [&] {
+    for (const cpu::GemmCall& c : calls)
+      cpu::gemm<float>(c.trans_a, c.trans_b, c.m, c.n, c.k, 1.0f, a.data(), c.lda, b.data(), c.ldb,
+                       c.accumulate ? 1.0f : 0.0f, out.data(), c.ldc);
+  });
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   std::string model = "dcgan", device_name = "cpu";
   int iters = 100, warmup = 20, sn = 1;
+  bool gemm_bound = false;
   int64_t batch = 64;
   CLI::App app{"Time one GAN training iteration"};
   app.add_option("--model", model)->check(CLI::IsMember({"dcgan", "mlp"}));
@@ -36,6 +67,7 @@ int main(int argc, char** argv) {
   app.add_option("--iters", iters)->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup);
   app.add_option("--batch", batch)->check(CLI::PositiveNumber);
+  app.add_flag("--gemm-bound", gemm_bound, "also time the iteration's GEMMs alone (CPU)");
   CLI11_PARSE(app, argc, argv);
   try {
     const DistributedRun run = start_distributed_run(device_name, batch, str(model, sn, batch, iters, warmup));
@@ -79,6 +111,19 @@ int main(int argc, char** argv) {
                 "ms/iteration (%d timed)\n",
                 model.c_str(), sn, device_name.c_str(), static_cast<long long>(batch), run.world_size(),
                 num_threads(), t.min_ms, t.median_ms, t.max_ms, t.timed);
+    if (gemm_bound) {
+      SG_CHECK(device.is_cpu(), "gan_step: --gemm-bound times the CPU's GEMMs; run it without --device cuda");
+      std::vector<cpu::GemmCall> calls;
+      cpu::record_gemm_calls(&calls);
+      iteration();
+      cpu::record_gemm_calls(nullptr);
+      double gflop = 0;
+      const bench::Timing alone = time_gemms_alone(calls, warmup, iters, &gflop);
+      std::printf("  its GEMMs alone: min %.3f median %.3f max %.3f ms (%zu calls, %.2f GFLOP, %.1f GFLOP/s); "
+                  "iteration / GEMMs alone = %.2f\n",
+                  alone.min_ms, alone.median_ms, alone.max_ms, calls.size(), gflop, gflop / alone.median_ms * 1e3,
+                  t.median_ms / alone.median_ms);
+    }
     if (run.world_size() > 1) {
       std::vector<double> comm_ms;
       for (std::size_t i = per_iteration.size() - static_cast<std::size_t>(iters); i < per_iteration.size(); ++i)

@@ -3,6 +3,8 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <type_traits>
 
 #include "core/parallel.h"
@@ -23,13 +25,27 @@ void gemm_serial(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, con
     cblas_dgemm(CblasRowMajor, op_a, op_b, (int)m, (int)n, (int)k, alpha, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
 }
 
+std::atomic<std::vector<GemmCall>*> recording{nullptr};
+std::mutex recording_mutex;
+
+template <class T>
+void record(bool ta, bool tb, int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb, T beta, int64_t ldc) {
+  std::vector<GemmCall>* log = recording.load(std::memory_order_acquire);
+  if (!log) return;
+  std::lock_guard<std::mutex> lock(recording_mutex);
+  log->push_back({ta, tb, m, n, k, lda, ldb, ldc, beta != T(0), std::is_same_v<T, float> ? DType::Float32 : DType::Float64});
+}
+
 }  // namespace
+
+void record_gemm_calls(std::vector<GemmCall>* log) { recording.store(log, std::memory_order_release); }
 
 // C's rows are divided among the threads when C is taller than wide, else its columns.
 // Each block is a plain BLAS call on a sub-matrix; no data is copied.
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
           T beta, T* c, int64_t ldc) {
+  record(ta, tb, m, n, k, lda, ldb, beta, ldc);
   constexpr int64_t kMinFlopsPerThread = 1 << 21;  // below this, threads cost more than they save
   const int64_t grain_rows = std::max<int64_t>(8, kMinFlopsPerThread / std::max<int64_t>(n * k, 1));
   const int64_t grain_cols = std::max<int64_t>(16, kMinFlopsPerThread / std::max<int64_t>(m * k, 1));
