@@ -23,6 +23,7 @@
 #include "layers/spectral_norm.h"
 #include "ops/ops.h"
 #include "optim/adam.h"
+#include "core/captured_step.h"
 #include "core/parallel.h"
 #include "cpu/gemm.h"
 #include "timing.h"  // bench/: the shared timing loop
@@ -58,7 +59,7 @@ bench::Timing time_gemms_alone(const std::vector<cpu::GemmCall>& calls, int warm
 int main(int argc, char** argv) {
   std::string model = "dcgan", device_name = "cpu";
   int iters = 100, warmup = 20, sn = 1;
-  bool gemm_bound = false;
+  bool gemm_bound = false, cuda_graph = false;
   int64_t batch = 64;
   CLI::App app{"Time one GAN training iteration"};
   app.add_option("--model", model)->check(CLI::IsMember({"dcgan", "mlp"}));
@@ -68,6 +69,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup);
   app.add_option("--batch", batch)->check(CLI::PositiveNumber);
   app.add_flag("--gemm-bound", gemm_bound, "also time the iteration's GEMMs alone (CPU)");
+  app.add_flag("--cuda-graph", cuda_graph, "record the iteration once and replay it (one CUDA graph with --device "
+               "cuda; on the CPU the same path without a graph)");
   CLI11_PARSE(app, argc, argv);
   try {
     const DistributedRun run = start_distributed_run(device_name, batch, str(model, sn, batch, iters, warmup));
@@ -84,32 +87,56 @@ int main(int argc, char** argv) {
     Adam opt_g(g->parameters(), {.lr = 2e-4, .beta1 = 0.5}), opt_d(d->parameters(), {.lr = 2e-4, .beta1 = 0.5});
     Tensor real = uniform({local_batch, 1, 28, 28}, -1, 1, gen).to(device);
     std::vector<dist::CollectiveStats> per_iteration;
-    auto iteration = [&] {
-      const dist::CollectiveStats before = run.comm->stats();
+    // The iteration's device work, on noise z_d (D's step) and z_g (G's); returns G's loss.
+    auto device_work = [&](const Tensor& z_d, const Tensor& z_g) {
       Tensor fake;
       {
         NoGradGuard no_grad;
-        fake = g->forward(randn({local_batch, kLatent}, gen).to(device));
+        fake = g->forward(z_d);
       }
       Tensor loss_d = relu(1.0 - d->forward(real)).mean() + relu(1.0 + d->forward(fake)).mean();
       opt_d.zero_grad();
       loss_d.backward();
       d_gradients->average_gradients();
       opt_d.step();
-      Tensor loss_g = -d->forward(g->forward(randn({local_batch, kLatent}, gen).to(device))).mean();
+      Tensor loss_g = -d->forward(g->forward(z_g)).mean();
       opt_g.zero_grad();
       loss_g.backward();
       g_gradients->average_gradients();
       opt_g.step();
+      return loss_g;
+    };
+    // --cuda-graph: the same work recorded once (core/captured_step.h), with fixed tensors
+    // for the noise and the loss.
+    SG_CHECK(!cuda_graph || run.world_size() == 1, "gan_step: --cuda-graph runs on one process");
+    Tensor fixed_z_d = zeros({local_batch, kLatent}, {DType::Float32, device}), fixed_z_g = zeros_like(fixed_z_d);
+    Tensor fixed_loss_g = zeros({}, {DType::Float32, device});
+    CapturedStep recorded(device, [&] {
+      Tensor loss_g = device_work(fixed_z_d, fixed_z_g);
+      NoGradGuard no_grad;
+      fixed_loss_g.copy_(loss_g.detach());
+    });
+    auto iteration = [&] {
+      const dist::CollectiveStats before = run.comm->stats();
+      Tensor z_d = randn({local_batch, kLatent}, gen).to(device), z_g = randn({local_batch, kLatent}, gen).to(device);
+      Tensor loss_g;
+      if (cuda_graph) {
+        fixed_z_d.copy_(z_d);
+        fixed_z_g.copy_(z_g);
+        recorded.run();
+        loss_g = fixed_loss_g;
+      } else {
+        loss_g = device_work(z_d, z_g);
+      }
       const double value = loss_g.item();  // .item() waits for the device, so each iteration is timed whole
       const dist::CollectiveStats& after = run.comm->stats();
       per_iteration.push_back({after.calls - before.calls, after.bytes - before.bytes, after.seconds - before.seconds});
       return value;
     };
     const bench::Timing t = bench::time_calls(warmup, iters, iteration);
-    std::printf("sigmagrad %s sn=%d device=%s batch=%lld ranks=%d threads=%d: min %.3f median %.3f max %.3f "
+    std::printf("sigmagrad %s sn=%d device=%s%s batch=%lld ranks=%d threads=%d: min %.3f median %.3f max %.3f "
                 "ms/iteration (%d timed)\n",
-                model.c_str(), sn, device_name.c_str(), static_cast<long long>(batch), run.world_size(),
+                model.c_str(), sn, device_name.c_str(), cuda_graph ? " cuda-graph" : "", static_cast<long long>(batch), run.world_size(),
                 num_threads(), t.min_ms, t.median_ms, t.max_ms, t.timed);
     if (gemm_bound) {
       SG_CHECK(device.is_cpu(), "gan_step: --gemm-bound times the CPU's GEMMs; run it without --device cuda");

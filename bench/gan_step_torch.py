@@ -2,6 +2,9 @@
 the same iteration, the same timing (20 warm-up, N timed, min/median/max ms).
 
     python3 bench/gan_step_torch.py --model dcgan --device cuda --sn 1 --iters 100
+With --cuda-graph (CUDA, PyTorch 2.x) the iteration is captured once with
+torch.cuda.CUDAGraph (Adam with capturable=True, the noise in fixed tensors filled before
+each replay, as PyTorch's documentation of whole-network capture does) and replayed.
 """
 import argparse
 import time
@@ -35,6 +38,7 @@ def main():
     p.add_argument("--iters", type=int, default=100)
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--cuda-graph", action="store_true", help="capture the iteration as one CUDA graph")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default); "
                    "OpenBLAS's own count comes from OPENBLAS_NUM_THREADS")
     a = p.parse_args()
@@ -44,22 +48,49 @@ def main():
     torch.manual_seed(0)
     g, d = make(a.model, a.sn)
     g, d = g.to(dev), d.to(dev)
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    extra = {"capturable": True} if a.cuda_graph else {}
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999), **extra)
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999), **extra)
     real = torch.rand(a.batch, 1, 28, 28, device=dev) * 2 - 1
+    z_d = torch.zeros(a.batch, 100, device=dev)
+    z_g = torch.zeros(a.batch, 100, device=dev)
 
-    def iteration():
+    def device_work():
         with torch.no_grad():
-            fake = g(torch.randn(a.batch, 100, device=dev))
+            fake = g(z_d)
         loss_d = torch.relu(1 - d(real)).mean() + torch.relu(1 + d(fake)).mean()
         opt_d.zero_grad()
         loss_d.backward()
         opt_d.step()
-        loss_g = -d(g(torch.randn(a.batch, 100, device=dev))).mean()
+        loss_g = -d(g(z_g)).mean()
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
-        return loss_g.item()  # waits for the device
+        return loss_g
+
+    graph, graph_loss = None, None
+    if a.cuda_graph:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up on a side stream before capture
+            for _ in range(3):
+                z_d.normal_()
+                z_g.normal_()
+                device_work()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        opt_d.zero_grad(set_to_none=True)
+        opt_g.zero_grad(set_to_none=True)
+        with torch.cuda.graph(graph):
+            graph_loss = device_work()
+
+    def iteration():
+        z_d.copy_(torch.randn(a.batch, 100, device=dev))
+        z_g.copy_(torch.randn(a.batch, 100, device=dev))
+        if graph is not None:
+            graph.replay()
+            return graph_loss.item()
+        return device_work().item()  # waits for the device
 
     for _ in range(a.warmup):
         iteration()
@@ -69,7 +100,8 @@ def main():
         iteration()
         ms.append((time.perf_counter() - start) * 1000)
     ms.sort()
-    print(f"pytorch {torch.__version__} {a.model} sn={a.sn} device={a.device} batch={a.batch} "
+    print(f"pytorch {torch.__version__} {a.model} sn={a.sn} device={a.device}"
+          f"{' cuda-graph' if a.cuda_graph else ''} batch={a.batch} "
           f"threads={torch.get_num_threads()}: "
           f"min {ms[0]:.3f} median {ms[len(ms) // 2]:.3f} max {ms[-1]:.3f} ms/iteration ({a.iters} timed)")
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <new>
 
+#include "core/captured_step.h"
 #include "core/error.h"
 
 namespace sg {
@@ -106,11 +107,19 @@ DeviceInterface& device_interface(DeviceType type) {
   return *iface;
 }
 
+// Only a device with graphs (CUDA) overrides these; can_capture() says false elsewhere.
+void DeviceInterface::begin_capture(int) { detail::throw_error("this device cannot record a graph"); }
+void* DeviceInterface::end_capture(int) { detail::throw_error("this device cannot record a graph"); }
+void DeviceInterface::abort_capture(int) {}
+void DeviceInterface::replay(void*, int) { detail::throw_error("this device cannot replay a graph"); }
+void DeviceInterface::destroy_graph(void*, int) {}
+
 void register_device_interface(DeviceType type, DeviceInterface* iface) {
   g_interfaces[static_cast<int>(type)] = iface;
 }
 
 void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device, std::size_t nbytes) {
+  if (src_device.is_cpu() != dst_device.is_cpu()) check_not_capturing("a copy between host and device");
   if (src_device.is_cpu() && dst_device.is_cpu()) std::memcpy(dst, src, nbytes);
   else if (src_device.is_cpu()) device_interface(dst_device.type).copy_from_host(dst, src, nbytes, dst_device.index);
   else if (dst_device.is_cpu()) device_interface(src_device.type).copy_to_host(dst, src, nbytes, src_device.index);

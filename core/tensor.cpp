@@ -1,3 +1,4 @@
+#include "core/captured_step.h"
 #include "core/tensor.h"
 
 #include <cstring>
@@ -112,6 +113,7 @@ double read_host_element(const void* p, DType dtype) {
 double Tensor::at(const std::vector<int64_t>& index) const {
   SG_CHECK(static_cast<int64_t>(index.size()) == dim(), "at: expected ", dim(), " indices for shape ",
            shape_str(shape()), ", got ", index.size());
+  check_not_capturing("reading a tensor's value (item(), at())");
   int64_t element = offset();
   for (std::size_t d = 0; d < index.size(); ++d) {
     SG_CHECK(index[d] >= 0 && index[d] < shape()[d], "at: index ", index[d], " out of range for dim ",
@@ -133,6 +135,7 @@ double Tensor::item() const {
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
+  check_not_capturing("to_vector()");
   Tensor c = to(dtype_of<T>()).to(Device::cpu()).contiguous();
   const T* p = c.data<T>();
   return std::vector<T>(p, p + c.numel());

@@ -19,6 +19,10 @@ void copy(const Tensor& dst, const Tensor& src);                                
 void fill(const Tensor& dst, double value);
 void add_scaled_inplace(const Tensor& dst, const Tensor& other, double alpha);
 void scale_inplace(const Tensor& dst, double factor);
+void require_positive_finite(const Tensor& value, const std::string& what);
+// The one value of a CPU tensor, read directly: kernels use it, not item(), which a
+// captured step refuses (core/captured_step.h). cpu/checks.cpp.
+double host_scalar(const Tensor& value);
 void sum_block(const Tensor& x, const Tensor& out, const ReduceBlock& block);     // cpu/reduce.cpp
 void extreme(const Tensor& x, const Tensor& values, const Tensor& indices, const ReduceBlock& block, bool is_max);
 void extreme_backward(const Tensor& grad, const Tensor& indices, const Tensor& grad_in, const ReduceBlock& block);
@@ -42,9 +46,9 @@ void nll_gather(const Tensor& log_probs, const Tensor& target, const Tensor& pic
 void nll_scatter(const Tensor& grad, const Tensor& target, const Tensor& grad_in);
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first);  // cpu/optim.cpp
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, double bias1,
-               double bias2);
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
+               bool decoupled);
 
 // ---- fast kernels (FastKernels in kernels/kernels.h); tests/test_fast_paths.cpp pins each
 // to the textbook computation in its op's file --------------------------------------------------------
@@ -60,9 +64,9 @@ Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias);
 Tensor linear_bias_grad(const Tensor& grad);
 // ops/spectral_norm.cpp's sn_linear with 1/sigma as the GEMM's alpha and the rank-one
 // correction folded into the weight-gradient GEMM
-Tensor sn_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, double factor, Tensor* product);
+Tensor sn_linear_forward(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& factor, Tensor* product);
 std::vector<Tensor> sn_linear_backward(const Tensor& grad, const Tensor& x, const Tensor& w, const Tensor& product,
-                                       const Tensor& u, const Tensor& v, double factor, double scale,
+                                       const Tensor& u, const Tensor& v, const Tensor& factor, double scale,
                                        double term_weight, bool through_sigma, const std::vector<bool>& needs);
 // cpu/spectral_norm.cpp: ops/spectral_norm.cpp's power iteration on the buffers by BLAS
 // GEMV, and its backward for one term in two passes over memory

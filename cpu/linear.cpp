@@ -57,7 +57,9 @@ Tensor linear_bias_grad(const Tensor& grad) {
 // which also checks that p is finite: x W^T can overflow where x W_sn^T does not (a
 // diverging run's weights), and then the kernel declines (an undefined result) and the
 // op runs the textbook computation. `product`, when given, receives p for the backward.
-Tensor sn_linear_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, double factor, Tensor* product) {
+Tensor sn_linear_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& bias, const Tensor& factor_tensor,
+                         Tensor* product) {
+  const double factor = host_scalar(factor_tensor);
   BlasOperand lx{}, lw{};
   Tensor x = blas_ready(x_in, &lx), w = blas_ready(w_in, &lw);
   const int64_t n = x.shape()[0], in = x.shape()[1], out_features = w.shape()[0];
@@ -97,9 +99,10 @@ Tensor sn_linear_forward(const Tensor& x_in, const Tensor& w_in, const Tensor& b
 // pre-filled with the rank-one term and the GEMM adds f G^T x onto it (beta = 1): the
 // fill takes the place of the zeroing a beta = 0 GEMM does, so the correction is free.
 std::vector<Tensor> sn_linear_backward(const Tensor& grad, const Tensor& x_in, const Tensor& w_in,
-                                       const Tensor& product, const Tensor& u, const Tensor& v, double factor,
-                                       double scale, double term_weight, bool through_sigma,
-                                       const std::vector<bool>& needs) {
+                                       const Tensor& product, const Tensor& u, const Tensor& v,
+                                       const Tensor& factor_tensor, double scale, double term_weight,
+                                       bool through_sigma, const std::vector<bool>& needs) {
+  const double factor = host_scalar(factor_tensor);
   Tensor g = grad.contiguous();
   BlasOperand lx{}, lw{};
   Tensor x = blas_ready(x_in, &lx), w = blas_ready(w_in, &lw);

@@ -54,9 +54,11 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, dou
   });
 }
 
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, double bias1,
-               double bias2) {
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
+               bool decoupled) {
+  const auto t = static_cast<double>(++*step_count.data<int64_t>());
+  const double bias1 = 1 - std::pow(beta1, t), bias2 = 1 - std::pow(beta2, t);
   dispatch_floating(param.dtype(), "Adam.step", [&](auto zero) {
     using T = decltype(zero);
     AdamConstants<T> c;

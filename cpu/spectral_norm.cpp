@@ -102,7 +102,7 @@ double power_step(const T* m, int64_t h, int64_t w, T* u, T* v, double eps) {
 
 Tensor sn_backward_rank_one(const Tensor& grad, const Tensor& w_sn, const Tensor& u, const Tensor& v,
                             const Tensor& factor, double scale, double term_weight) {
-  return sn_backward_rank_one_impl(grad, w_sn, u, v, factor.item(), scale, term_weight);
+  return sn_backward_rank_one_impl(grad, w_sn, u, v, host_scalar(factor), scale, term_weight);
 }
 
 Tensor power_iteration(const Tensor& m, const Tensor& u, const Tensor& v, int iterations, double eps) {

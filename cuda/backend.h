@@ -17,6 +17,9 @@ namespace sg::cuda {
 bool available();
 // The CUDA kernel table, or nullptr when the backend is absent.
 const Kernels* kernels();
+// Its fast kernels (kernels/kernels.h: only power_iteration and sn_backward_rank_one, in
+// cuda/spectral_norm.cu; the other entries are null), or nullptr when the backend is absent.
+const FastKernels* fast_kernels();
 
 // ---- elementwise (cuda/elementwise.cu), for the functors of kernels/pointwise.h --------------
 template <class F>
@@ -29,6 +32,7 @@ void copy(const Tensor& dst, const Tensor& src);
 void fill(const Tensor& dst, double value);
 void add_scaled_inplace(const Tensor& dst, const Tensor& other, double alpha);
 void scale_inplace(const Tensor& dst, double factor);
+void require_positive_finite(const Tensor& value, const std::string& what);
 void sum_block(const Tensor& x, const Tensor& out, const ReduceBlock& block);
 void extreme(const Tensor& x, const Tensor& values, const Tensor& indices, const ReduceBlock& block, bool is_max);
 void extreme_backward(const Tensor& grad, const Tensor& indices, const Tensor& grad_in, const ReduceBlock& block);
@@ -52,8 +56,13 @@ void nll_gather(const Tensor& log_probs, const Tensor& target, const Tensor& pic
 void nll_scatter(const Tensor& grad, const Tensor& target, const Tensor& grad_in);
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first);
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, double bias1,
-               double bias2);
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
+               bool decoupled);
+
+// ---- fast kernels (cuda/spectral_norm.cu), the counterparts of cpu/spectral_norm.cpp's -------------
+Tensor power_iteration(const Tensor& m, const Tensor& u, const Tensor& v, int iterations, double eps);
+Tensor sn_backward_rank_one(const Tensor& grad, const Tensor& w_sn, const Tensor& u, const Tensor& v,
+                            const Tensor& factor, double scale, double term_weight);
 
 }  // namespace sg::cuda

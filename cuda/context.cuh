@@ -18,6 +18,11 @@ inline void check_launch(const char* op) { check(cudaGetLastError(), op); }
 
 cudaStream_t stream();
 cublasHandle_t cublas();
+// Throws the first check (cuda/checks.cu) the device failed since the last call; call it
+// after every wait for the device.
+void raise_deferred_errors();
+// The counters cuda/spectral_norm.cu's kernels use to find the last block of a grid.
+unsigned* spectral_norm_counters();
 
 constexpr int kThreads = 256;
 inline unsigned blocks(int64_t n) {

@@ -47,6 +47,7 @@ const CublasLibrary& cublas_library() {
     find(handle, l.create, SG_SYMBOL(cublasCreate));
     find(handle, l.destroy, SG_SYMBOL(cublasDestroy));
     find(handle, l.set_stream, SG_SYMBOL(cublasSetStream));
+    find(handle, l.set_workspace, SG_SYMBOL(cublasSetWorkspace));
     find(handle, l.status_string, SG_SYMBOL(cublasGetStatusString));
     find(handle, l.sgemm_strided_batched, SG_SYMBOL(cublasSgemmStridedBatched));
     find(handle, l.dgemm_strided_batched, SG_SYMBOL(cublasDgemmStridedBatched));

@@ -14,6 +14,7 @@ struct CublasLibrary {
   decltype(&cublasCreate) create;
   decltype(&cublasDestroy) destroy;
   decltype(&cublasSetStream) set_stream;
+  decltype(&cublasSetWorkspace) set_workspace;
   decltype(&cublasGetStatusString) status_string;
   decltype(&cublasSgemmStridedBatched) sgemm_strided_batched;
   decltype(&cublasDgemmStridedBatched) dgemm_strided_batched;

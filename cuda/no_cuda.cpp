@@ -10,6 +10,7 @@ namespace sg::cuda {
 
 bool available() { return false; }
 const Kernels* kernels() { return nullptr; }
+const FastKernels* fast_kernels() { return nullptr; }
 
 template <class F>
 Tensor map_unary(const Tensor&, F, const char* op) {

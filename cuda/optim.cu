@@ -20,9 +20,17 @@ __global__ void sgd_kernel(T* w, const T* grad, T* buf, int64_t n, T lr, T momen
   }
 }
 
+__global__ void increment(int64_t* count) { ++*count; }
+
+// t comes from the device (incremented by the launch before), so that a captured step
+// replayed later uses the next t each time.
 template <class T>
-__global__ void adam_kernel(T* w, const T* grad, T* m, T* v, int64_t n, T b1, T b2, T step_size, T inv_sqrt_bias2,
-                            T eps, T l2, T shrink) {
+__global__ void adam_kernel(T* w, const T* grad, T* m, T* v, int64_t n, const int64_t* count, double beta1,
+                            double beta2, double lr, T eps, T l2, T shrink) {
+  const double t = static_cast<double>(*count);
+  const T b1 = T(beta1), b2 = T(beta2);
+  const T step_size = T(lr / (1 - pow(beta1, t)));
+  const T inv_sqrt_bias2 = T(1.0 / sqrt(1 - pow(beta2, t)));
   SG_CUDA_LOOP(k, n) {
     T g = grad[k] + l2 * w[k];
     m[k] = b1 * m[k] + (1 - b1) * g;
@@ -45,16 +53,18 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, dou
   check_launch("SGD.step");
 }
 
-void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq, double lr,
-               double beta1, double beta2, double eps, double weight_decay, bool decoupled, double bias1,
-               double bias2) {
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
+               bool decoupled) {
   const int64_t n = param.numel();
+  int64_t* count = step_count.data<int64_t>();
+  increment<<<1, 1, 0, stream()>>>(count);
   dispatch_float(param.dtype(), "Adam.step", [&](auto zero) {
     using T = decltype(zero);
-    adam_kernel<<<blocks(n), kThreads, 0, stream()>>>(
-        param.data<T>(), grad.data<T>(), exp_avg.data<T>(), exp_avg_sq.data<T>(), n, T(beta1), T(beta2),
-        T(lr / bias1), T(1.0 / std::sqrt(bias2)), T(eps), T(decoupled ? 0.0 : weight_decay),
-        T(decoupled ? 1.0 - lr * weight_decay : 1.0));
+    adam_kernel<<<blocks(n), kThreads, 0, stream()>>>(param.data<T>(), grad.data<T>(), exp_avg.data<T>(),
+                                                      exp_avg_sq.data<T>(), n, count, beta1, beta2, lr, T(eps),
+                                                      T(decoupled ? 0.0 : weight_decay),
+                                                      T(decoupled ? 1.0 - lr * weight_decay : 1.0));
   });
   check_launch("Adam.step");
 }

@@ -30,8 +30,9 @@ const Kernels& kernels_for(Device device) {
 
 const FastKernels* fast_kernels_for(Device device) {
   (void)cuda_loader_set;
-  if (reference_guards > 0 || !device.is_cpu()) return nullptr;
-  return &cpu::fast_kernels();
+  if (reference_guards > 0) return nullptr;
+  if (device.is_cpu()) return &cpu::fast_kernels();
+  return cuda::fast_kernels();
 }
 
 ReferencePathGuard::ReferencePathGuard() { ++reference_guards; }

@@ -16,6 +16,7 @@
 // turns them all off, which is how tests/test_fast_paths.cpp pins each fast kernel to
 // the textbook computation on every machine.
 #include <cstddef>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -31,6 +32,13 @@ struct Kernels {
   // dst += alpha * other (other broadcast to dst); dst *= factor. Floating dtypes.
   void (*add_scaled_inplace)(const Tensor& dst, const Tensor& other, double alpha);
   void (*scale_inplace)(const Tensor& dst, double factor);
+
+  // ---- checks (cpu/checks.cpp, cuda/checks.cu) ---------------------------------------------
+  // A clear error "<what> is <value> (expected a positive finite value)" unless the one
+  // value of `value` is positive and finite: at once on the CPU; on a GPU without waiting
+  // for the device, when the host next waits for it (a copy to the host, synchronize()),
+  // so that a forward never stalls on the check and a captured step keeps it.
+  void (*require_positive_finite)(const Tensor& value, const std::string& what);
 
   // ---- reductions (cpu/reduce.cpp, cuda/reduce.cu): x contiguous, viewed as `block` -------
   // out[o, i] = sum_r x[o, r, i]
@@ -78,13 +86,17 @@ struct Kernels {
   // ---- optimisers (cpu/optim.cpp, cuda/optim.cu): one fused update per parameter tensor ---
   void (*sgd_step)(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
                    double dampening, double weight_decay, bool nesterov, bool first);
+  // step_count: a 1-element int64 tensor on this device; the step adds one to it and uses
+  // the new count t for the bias corrections 1 - beta^t, on the device (a captured step
+  // replayed later counts on by itself).
   void (*adam_step)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                    double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-                    double bias1, double bias2);
+                    const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
+                    bool decoupled);
 };
 
 // Faster kernels for maths an op also writes out as its textbook computation. A null
-// entry means "use the textbook computation". Only the CPU has any (cpu/backend.h).
+// entry means "use the textbook computation". The CPU fills every entry (cpu/backend.h);
+// the CUDA backend the power iteration and the SN backward (cuda/spectral_norm.cu).
 struct FastKernels {
   // conv2d: x (N, C, H, W), w (O, C, kh, kw) contiguous; `geometry` is x's. `columns`,
   // when given, receives the im2col columns for the weight gradient (N, C*kh*kw, Ho*Wo).
@@ -107,11 +119,14 @@ struct FastKernels {
   // sn_linear (a linear with W_sn = factor W, one term along dim 0), W_sn never written:
   // y = factor x W^T + b; `product`, when given, receives factor x W^T for the backward.
   // An undefined result: x W^T left the dtype's range, use the textbook computation.
-  Tensor (*sn_linear_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, double factor, Tensor* product);
+  // `factor` is a 0-d tensor on the device (scale / sigma).
+  Tensor (*sn_linear_forward)(const Tensor& x, const Tensor& w, const Tensor& bias, const Tensor& factor,
+                              Tensor* product);
   // {dx, dW, db}: dx = (f G) W, dW = f G^T x - [through_sigma] f a <G, product>/scale u v^T,
   // db = column sums of G (f = factor, a = term_weight); undefined where `needs` is false.
   std::vector<Tensor> (*sn_linear_backward)(const Tensor& grad, const Tensor& x, const Tensor& w,
-                                            const Tensor& product, const Tensor& u, const Tensor& v, double factor,
+                                            const Tensor& product, const Tensor& u, const Tensor& v,
+                                            const Tensor& factor,
                                             double scale, double term_weight, bool through_sigma,
                                             const std::vector<bool>& needs);
 };
@@ -121,7 +136,7 @@ struct FastKernels {
 // own functions (cpu::copy, cuda::copy, ...): a backend without one of them fails to
 // compile, and a function of the wrong type too.
 #define SG_KERNELS                                                                            \
-  copy, fill, add_scaled_inplace, scale_inplace, sum_block, extreme, extreme_backward, gemm, im2col, \
+  copy, fill, add_scaled_inplace, scale_inplace, require_positive_finite, sum_block, extreme, extreme_backward, gemm, im2col, \
       col2im, batch_norm_forward, batch_norm_backward, max_pool_forward, max_pool_backward,         \
       avg_pool_forward, avg_pool_backward, nll_gather, nll_scatter, sgd_step, adam_step
 #define SG_FAST_KERNELS                                                                         \
@@ -145,6 +160,13 @@ const Kernels& kernels_for(Device device);
 inline const Kernels& kernels_for(const Tensor& t) { return kernels_for(t.device()); }
 // The device's fast kernels, or nullptr (none, or a ReferencePathGuard is alive).
 const FastKernels* fast_kernels_for(Device device);
+// The same, but nullptr also when the table leaves `entry` null (the CUDA backend fills
+// only the spectral-norm entries): fast_kernels_with(device, &FastKernels::linear_forward).
+template <class Entry>
+const FastKernels* fast_kernels_with(Device device, Entry FastKernels::*entry) {
+  const FastKernels* fast = fast_kernels_for(device);
+  return fast && fast->*entry ? fast : nullptr;
+}
 
 // While one is alive (on this thread), every op runs its textbook computation.
 class ReferencePathGuard {

@@ -277,11 +277,27 @@ Tensor SpectralNorm::apply_linear(Module& owner, const Tensor& x, const Tensor& 
   return y;
 }
 
-bool SpectralNorm::enabled(Module& owner) const { return owner.buffer(buffer_name("sn_on")).at({0}) != 0; }
+bool SpectralNorm::enabled(Module& owner) const {
+  const Tensor& flag = owner.buffer(buffer_name("sn_on"));
+  const void* storage = &flag.storage();
+  const void* data = flag.storage().data();
+  if (storage != flag_storage_ || data != flag_data_ || flag.storage().version() != flag_version_) {
+    flag_on_ = flag.at({0}) != 0;
+    flag_storage_ = storage;
+    flag_data_ = data;
+    flag_version_ = flag.storage().version();
+  }
+  return flag_on_;
+}
 
 void SpectralNorm::set_enabled(Module& owner, bool on) {
   NoGradGuard no_grad;
-  owner.buffer(buffer_name("sn_on")).fill_(on ? 1 : 0);
+  Tensor& flag = owner.buffer(buffer_name("sn_on"));
+  flag.fill_(on ? 1 : 0);
+  flag_on_ = on;  // known without reading it back
+  flag_storage_ = &flag.storage();
+  flag_data_ = flag.storage().data();
+  flag_version_ = flag.storage().version();
 }
 
 void SpectralNorm::set_policy(Module& owner, std::shared_ptr<SNPolicy> policy) {

@@ -120,6 +120,13 @@ class SpectralNorm : public Parametrization {
   SpectralNormOptions options_;
   int64_t dim_ = 0;
   mutable SNTelemetry telemetry_;
+  // The on/off flag as last read from its buffer, and which write of which storage that
+  // was: enabled() reads the buffer again only after it changed (set_enabled, a loaded
+  // checkpoint, a move to another device), since on a GPU a read waits for the device.
+  mutable bool flag_on_ = false;
+  mutable const void* flag_storage_ = nullptr;
+  mutable const void* flag_data_ = nullptr;
+  mutable uint64_t flag_version_ = 0;
   Tensor sigma_buffer_;  // the owner's "<param>_sigma" buffer (same tensor, moved with it)
   std::vector<Tensor> term_sigmas_;  // each term's latest sigma, 0-d on the weight's device
   Tensor iterate(const Tensor& matrix, SigmaTerm& term, int iterations) const;  // in the chosen order

@@ -117,7 +117,7 @@ Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, i
   // The weight gradient needs the columns again: keep them (when a graph is recorded)
   // rather than redo the im2col in the backward. saved_x still guards x against in-place edits.
   const bool keep_cols = GradMode::is_enabled() && weight_in.requires_grad();
-  const FastKernels* fast = fast_kernels_for(x.device());  // the backward takes the forward's path
+  const FastKernels* fast = fast_kernels_with(x.device(), &FastKernels::conv2d_forward);  // the backward follows
   Tensor cols;
   Tensor y = (fast ? fast->conv2d_forward(x, weight, bias, geometry, keep_cols ? &cols : nullptr)
                    : conv2d_reference_forward(x, weight, bias, geometry, keep_cols ? &cols : nullptr))
@@ -145,7 +145,7 @@ Tensor conv_transpose2d(const Tensor& x_in, const Tensor& weight_in, const Tenso
   // The geometry of the conv2d whose adjoint this is: its input is our output.
   ConvGeometry geometry{x_in.shape()[0], weight_in.shape()[1], out_h, out_w, kh, kw, stride, padding};
   const Tensor x = contiguous_copy(x_in), weight = contiguous_copy(weight_in);
-  const FastKernels* fast = fast_kernels_for(x.device());
+  const FastKernels* fast = fast_kernels_with(x.device(), &FastKernels::conv_transpose2d_forward);
   Tensor y = (fast ? fast->conv_transpose2d_forward(x, weight, bias, geometry)
                    : conv_transpose2d_reference_forward(x, weight, bias, geometry))
                  .detach();

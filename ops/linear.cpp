@@ -41,7 +41,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_linear_args(x, weight, bias);
   // An empty product (no batch, or in = 0) goes the textbook way: matmul handles it.
   const bool empty_product = x.numel() == 0 || weight.numel() == 0;
-  const FastKernels* fast = empty_product ? nullptr : fast_kernels_for(x.device());
+  const FastKernels* fast = empty_product ? nullptr : fast_kernels_with(x.device(), &FastKernels::linear_forward);
   Tensor y = fast ? fast->linear_forward(x, weight, bias) : linear_reference_forward(x, weight, bias).detach();
   return record("linear", {x, weight, bias}, y,
                 [saved_x = save(x, "linear"), saved_w = save(weight, "linear"), fast](

@@ -71,8 +71,8 @@ Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim
 Tensor power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps) {
   NoGradGuard no_grad;
   Tensor m = matrix.detach();
-  const FastKernels* fast = fast_kernels_for(m.device());
-  if (fast && m.is_contiguous() && u.is_contiguous() && v.is_contiguous()) {
+  const FastKernels* fast = fast_kernels_with(m.device(), &FastKernels::power_iteration);
+  if (fast && m.numel() > 0 && m.is_contiguous() && u.is_contiguous() && v.is_contiguous()) {
     Tensor sigma = fast->power_iteration(m, u, v, iterations, eps);
     u.storage().bump_version();
     v.storage().bump_version();
@@ -148,11 +148,10 @@ Tensor normalising_factor(const Tensor& weight, const std::vector<SigmaTerm>& te
     sigma = sigma.defined() ? add(sigma, s) : s;
   }
   if (known_sigma) sigma = known_sigma->detach();
-  // On every device: a zero or non-finite sigma would turn W_sn into inf or NaN. (On a
-  // GPU this reads 8 bytes back per forward.)
-  const double value = sigma.item();
-  SG_CHECK(std::isfinite(value) && value > 0, "spectral_normalize: sigma estimate is ", value,
-           " for a weight of shape ", shape_str(weight.shape()), " (expected a positive finite value)");
+  // On every device: a zero or non-finite sigma would turn W_sn into inf or NaN. (A GPU
+  // reports it at the host's next wait for it rather than stall every forward.)
+  kernels_for(sigma).require_positive_finite(sigma, str("spectral_normalize: the sigma estimate for a weight of shape ",
+                                                        shape_str(weight.shape())));
   return div(scalar_tensor(scale, {weight.dtype(), weight.device(), false}), sigma);
 }
 
@@ -178,7 +177,7 @@ Tensor spectral_normalize(const Tensor& weight, const std::vector<SigmaTerm>& te
                 [saved, factor, scale, mode, saved_out = save(out, "spectral_norm"), shape = weight.shape()](
                     const Tensor& g, const std::vector<bool>&) {
                   // dL/dW = (scale/sigma) (G - <G, W_sn>/scale * S),  S = sum_k a_k unflatten(u_k v_k^T)
-                  const FastKernels* fast = fast_kernels_for(g.device());
+                  const FastKernels* fast = fast_kernels_with(g.device(), &FastKernels::sn_backward_rank_one);
                   if (fast && mode == SNBackward::ThroughSigma && saved.size() == 1 && saved[0].dim == 0)
                     return TensorList{fast->sn_backward_rank_one(g, saved_out.get(), saved[0].u, saved[0].v, factor,
                                                                  scale, saved[0].weight)};
@@ -201,13 +200,14 @@ Tensor sn_linear(const Tensor& x, const Tensor& weight, const Tensor& bias, cons
   check_linear_args(x, weight, bias);
   const bool one_term_along_rows = terms.size() == 1 && terms[0].dim == 0;
   const bool empty_product = x.numel() == 0 || weight.numel() == 0;
-  const FastKernels* fast = one_term_along_rows && !empty_product ? fast_kernels_for(x.device()) : nullptr;
+  const FastKernels* fast =
+      one_term_along_rows && !empty_product ? fast_kernels_with(x.device(), &FastKernels::sn_linear_forward) : nullptr;
   // The textbook computation: W_sn written out, then the layer's product.
   auto textbook = [&] { return linear(x, spectral_normalize(weight, terms, scale, mode, nullptr, known_sigma), bias); };
   if (!fast) return textbook();
 
   Tensor sigma;
-  const double factor = normalising_factor(weight, terms, scale, known_sigma, sigma).item();
+  const Tensor factor = normalising_factor(weight, terms, scale, known_sigma, sigma);
   const bool through_sigma = mode == SNBackward::ThroughSigma;
   // The backward's <G, W_sn> needs x W_sn^T, kept only when W's gradient can be asked for.
   const bool keep_product = through_sigma && GradMode::is_enabled() && weight.requires_grad();

@@ -17,14 +17,17 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Optimizer(std::mov
     exp_avg_.push_back(zeros_like(p));
     exp_avg_sq_.push_back(zeros_like(p));
   }
-  steps_ = zeros({static_cast<int64_t>(params_.size())}, {DType::Int64});
+  // On the parameters' device: each step counts on the device (a captured step too).
+  const Device device = params_.empty() ? Device::cpu() : params_[0].device();
+  steps_ = zeros({static_cast<int64_t>(params_.size())}, {DType::Int64, device});
 }
 
-int64_t Adam::steps(std::size_t i) const { return steps_.data<int64_t>()[i]; }
+int64_t Adam::steps(std::size_t i) const {
+  return static_cast<int64_t>(steps_.narrow(0, static_cast<int64_t>(i), 1).item());
+}
 
 void Adam::step() {
   NoGradGuard no_grad;
-  int64_t* steps = steps_.data<int64_t>();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
@@ -34,12 +37,12 @@ void Adam::step() {
       exp_avg_[i] = exp_avg_[i].to(p.device());
       exp_avg_sq_[i] = exp_avg_sq_[i].to(p.device());
     }
-    const int64_t t = ++steps[i];
-    const double bias1 = 1 - std::pow(options_.beta1, static_cast<double>(t));
-    const double bias2 = 1 - std::pow(options_.beta2, static_cast<double>(t));
-    // The update of the header, one fused pass per tensor (cpu/optim.cpp, cuda/optim.cu).
-    kernels_for(p).adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], lr_, options_.beta1, options_.beta2, options_.eps,
-                             options_.weight_decay, options_.decoupled_weight_decay, bias1, bias2);
+    if (steps_.device() != p.device()) steps_ = steps_.to(p.device());
+    // The update of the header, one fused pass per tensor (cpu/optim.cpp, cuda/optim.cu);
+    // it adds one to this parameter's step count first.
+    kernels_for(p).adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], steps_.narrow(0, static_cast<int64_t>(i), 1), lr_,
+                             options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
+                             options_.decoupled_weight_decay);
     p.storage().bump_version();
   }
 }

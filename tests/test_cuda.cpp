@@ -4,7 +4,9 @@
 
 #include <cmath>
 
+#include "core/captured_step.h"
 #include "cuda/backend.h"
+#include "kernels/kernels.h"
 #include "layers/layers.h"
 #include "layers/spectral_norm.h"
 #include "op_cases.h"
@@ -230,6 +232,7 @@ TEST_CASE("cuda: cuBLAS opens on first use and has every function the backend ca
   CHECK(bool(library.create));
   CHECK(bool(library.destroy));
   CHECK(bool(library.set_stream));
+  CHECK(bool(library.set_workspace));
   CHECK(bool(library.sgemm_strided_batched));
   CHECK(bool(library.dgemm_strided_batched));
   REQUIRE(bool(library.status_string));
@@ -239,3 +242,107 @@ TEST_CASE("cuda: cuBLAS opens on first use and has every function the backend ca
   CHECK(&cuda::cublas_library() == &library);  // opened once
 }
 #endif
+
+// ---- issue 16: fused SN kernels, checks that do not wait, recorded steps ----------------------
+
+TEST_CASE("cuda: the fused power iteration and SN backward equal the textbook computation on the GPU" *
+          doctest::skip(no_gpu())) {
+  // Shapes of the reference models' D weights: a conv's (128, 1024), a Linear's (512, 784),
+  // the last Linear's (1, 6272), and an odd small one; 1 and 3 iterations.
+  for (DType dtype : {DType::Float64, DType::Float32})
+    for (Shape shape : {Shape{128, 1024}, Shape{512, 784}, Shape{1, 6272}, Shape{7, 3}})
+      for (int iterations : {1, 3}) {
+        INFO(dtype_name(dtype) << " " << shape_str(shape) << ", " << iterations << " iterations");
+        Generator gen(11);
+        Tensor m = randn(shape, gen, {dtype, kCuda});
+        Tensor u0 = randn({shape[0]}, gen, {dtype, kCuda}), v0 = randn({shape[1]}, gen, {dtype, kCuda});
+        Tensor u_fast = u0.clone(), v_fast = v0.clone(), u_ref = u0.clone(), v_ref = v0.clone();
+        Tensor sigma_fast = power_iteration(m, u_fast, v_fast, iterations, 1e-12);
+        Tensor sigma_ref;
+        {
+          ReferencePathGuard textbook;
+          sigma_ref = power_iteration(m, u_ref, v_ref, iterations, 1e-12);
+        }
+        CHECK(sigma_fast.device() == kCuda);  // sigma stays on the device
+        const double tol = dtype == DType::Float64 ? 1e-12 : 1e-5;
+        CHECK(std::abs(sigma_fast.item() - sigma_ref.item()) <= tol * std::abs(sigma_ref.item()));
+        CHECK(max_abs(u_fast - u_ref) <= tol * 10);
+        CHECK(max_abs(v_fast - v_ref) <= tol * 10);
+        // The backward through sigma for this weight, fused and composed.
+        Tensor w_fast = m.detach().requires_grad_(true), w_ref = m.detach().requires_grad_(true);
+        Tensor g = randn(shape, gen, {dtype, kCuda});
+        sum(mul(spectral_normalize(w_fast, {SigmaTerm{0, u_fast, v_fast, 1.0}}, 1.0, SNBackward::ThroughSigma), g))
+            .backward();
+        {
+          ReferencePathGuard textbook;
+          sum(mul(spectral_normalize(w_ref, {SigmaTerm{0, u_fast, v_fast, 1.0}}, 1.0, SNBackward::ThroughSigma), g))
+              .backward();
+        }
+        CHECK(max_abs(w_fast.grad() - w_ref.grad()) <= tol * (1 + max_abs(w_ref.grad())));
+      }
+}
+
+TEST_CASE("cuda: a zero sigma is reported at the next wait for the device, with the check's message" *
+          doctest::skip(no_gpu())) {
+  Tensor w = zeros({3, 4}, {DType::Float64, kCuda});
+  Tensor u = ones({3}, {DType::Float64, kCuda}), v = ones({4}, {DType::Float64, kCuda});
+  Tensor out = spectral_normalize(w, {SigmaTerm{0, u, v, 1.0}}, 1.0, SNBackward::ThroughSigma);  // queued, no wait
+  CHECK_THROWS_WITH(synchronize(kCuda), doctest::Contains("sigma estimate for a weight of shape [3, 4] is 0"));
+  synchronize(kCuda);  // reported once
+  CHECK(ones({2}, {DType::Float32, kCuda}).sum().item() == 2.0);
+}
+
+TEST_CASE("cuda: a training step replayed as a CUDA graph equals the eager steps" * doctest::skip(no_gpu())) {
+  // D: Conv2d -> LeakyReLU -> Flatten -> Linear, SN on both, Adam; 5 steps each way.
+  auto make = [] {
+    Generator rng(3);
+    auto net = std::make_shared<Sequential>();
+    net->push_back(std::make_shared<Conv2d>(1, 4, 4, 2, 1, true, rng));
+    net->push_back(std::make_shared<LeakyReLU>(0.2));
+    net->push_back(std::make_shared<Flatten>());
+    net->push_back(std::make_shared<Linear>(4 * 4 * 4, 1, true, rng));
+    spectral_norm(*net->children()[0].second);
+    spectral_norm(*net->children()[3].second);
+    net->to(kCuda);
+    return net;
+  };
+  auto eager = make(), recorded = make();
+  Adam eager_adam(eager->parameters(), {.lr = 0.01, .beta1 = 0.5});
+  Adam recorded_adam(recorded->parameters(), {.lr = 0.01, .beta1 = 0.5});
+  auto step = [](Module& net, Adam& adam, const Tensor& real) {
+    Tensor loss = relu(1.0 - net.forward(real)).mean();
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+    return loss;
+  };
+  Tensor fixed_real = zeros({8, 1, 8, 8}, {DType::Float32, kCuda}), fixed_loss = zeros({}, {DType::Float32, kCuda});
+  CapturedStep captured(kCuda, [&] {
+    Tensor loss = step(*recorded, recorded_adam, fixed_real);
+    NoGradGuard no_grad;
+    fixed_loss.copy_(loss.detach());
+  });
+  for (int k = 0; k < 5; ++k) {
+    Generator data(20 + k);
+    Tensor real = randn({8, 1, 8, 8}, data).to(kCuda);
+    const double eager_loss = step(*eager, eager_adam, real).item();
+    fixed_real.copy_(real);
+    captured.run();
+    CHECK(fixed_loss.item() == eager_loss);
+  }
+  CHECK(captured.recorded());
+  for (const auto& [name, t] : eager->state_dict())
+    CHECK_MESSAGE(max_abs(t - recorded->state_dict().at(name)) == 0.0, name);
+  CHECK(recorded_adam.steps(0) == 5);  // counted on the device through the replays
+}
+
+TEST_CASE("cuda: a CapturedStep runs eagerly once, then records a graph and replays it" * doctest::skip(no_gpu())) {
+  // (The example-level comparison is tests/gan_cuda_graph.sh, run with DEVICE=cuda.)
+  Tensor x = ones({4}, {DType::Float32, kCuda}), y = zeros({4}, {DType::Float32, kCuda});
+  CapturedStep step(kCuda, [&] { y.copy_(mul(x, x)); });
+  step.run();  // eager warm-up
+  CHECK_FALSE(step.recorded());
+  step.run();  // recorded, then replayed
+  CHECK(step.recorded());
+  CHECK(y.sum().item() == 4.0);
+}

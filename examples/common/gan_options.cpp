@@ -22,6 +22,11 @@ Device GanOptions::checked_device() const {
   SG_CHECK(chosen.is_cpu() || device_available(DeviceType::CUDA), "--device cuda: no CUDA device is available "
            "(sigmagrad was built without CUDA, or no GPU was found)");
   SG_CHECK(betas.size() == 2, "--betas: expected two values, e.g. --betas 0.5 0.999");
+  // A recorded step replays device work only: what the host decides per step is frozen.
+  SG_CHECK(!cuda_graph || sn == "all" || sn == "none" || sn == "log", "--cuda-graph: expected --sn all, none or log "
+           "(a recorded step cannot switch SN per step), got --sn ", sn);
+  SG_CHECK(!cuda_graph || n_dis == 1, "--cuda-graph: expected --n-dis 1 (D's extra steps read batches from the "
+           "loader inside the step), got --n-dis ", n_dis);
   return chosen;
 }
 
@@ -57,6 +62,8 @@ void add_gan_options(CLI::App& app, GanOptions& o) {
   app.add_option("--out", o.out, "output directory");
   app.add_option("--log-every", o.log_every, "iterations between metrics.csv rows")->check(positive());
   app.add_flag("--resume", o.resume, "continue from OUT/checkpoint.ckpt");
+  app.add_flag("--cuda-graph", o.cuda_graph, "record the training step once and replay it: one CUDA graph per step "
+               "with --device cuda; on the CPU the step runs again through the same path (no graph)");
   app.add_option("--classifier", o.classifier, "classifier weights for the scores (trained if missing)");
   app.add_flag("--eval-only", o.eval_only, "only score a checkpoint (--checkpoint FILE)");
   app.add_option("--checkpoint", o.checkpoint, "checkpoint to score with --eval-only");

@@ -19,7 +19,7 @@ struct GanOptions {
   double lr = 2e-4, sn_target = 1.0, sn_threshold = 1.5, sn_growth = 0.05, sn_gap_on = 2.0, sn_gap_off = 1.0;
   std::vector<double> betas{0.5, 0.999};
   uint64_t seed = 0;
-  bool resume = false, eval_only = false, no_eval = false;
+  bool resume = false, eval_only = false, no_eval = false, cuda_graph = false;
   std::vector<std::string> dump_samples;  // N FILE
 
   // What a resumed run must share with the run that wrote the checkpoint, as

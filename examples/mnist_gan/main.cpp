@@ -29,6 +29,7 @@
 #include "../common/gan_spectral_norm.h"
 #include "../common/lipschitz_log.h"
 #include "../common/progress.h"
+#include "core/captured_step.h"
 #include "models.h"
 #include "ops/ops.h"
 
@@ -61,6 +62,8 @@ GanState build_gan(const GanOptions& o, DistributedRun run) {
   gan.generator->to(gan.device);
   gan.discriminator->to(gan.device);
   gan.run = std::move(run);  // [data parallel] replicas: global batch norm, rank 0's weights
+  SG_CHECK(!o.cuda_graph || gan.run.world_size() == 1, "--cuda-graph: expected one process, got ",
+           gan.run.world_size(), " ranks (the collectives are not recorded)");
   gan.generator_gradients = make_replica(gan.run, *gan.generator);
   gan.discriminator_gradients = make_replica(gan.run, *gan.discriminator);
   AdamOptions adam{.lr = o.lr, .beta1 = o.betas[0], .beta2 = o.betas[1]};
@@ -75,39 +78,85 @@ Tensor noise_like(GanState& gan, const Tensor& like) {
   return gan.run.local_slice(randn({like.shape()[0], gan.latent_size}, gan.noise_rng)).to(gan.device);
 }
 
-// One GAN iteration. `real` holds a batch; with --n-dis K, D's later steps take theirs
-// from the loader (and the iteration ends its D steps early if the epoch runs dry).
-StepMetrics train_step(GanState& gan, const GanOptions& o, DataLoader& loader, Tensor& real, Tensor& labels) {
-  Tensor loss_d, d_real, d_fake;
-  for (int k = 0; k < o.n_dis; ++k) {  // (1) update D: logits up on real digits, down on G's
-    if (k > 0 && !loader.next(real, labels)) break;
-    Tensor z = noise_like(gan, real), fake;
-    Tensor local_real = gan.run.local_slice(real).to(gan.device);  // [data parallel] this rank's rows
-    {
-      NoGradGuard no_grad;  // G only supplies D's inputs here: no graph into G
-      fake = gan.generator->forward(z);
-    }
-    d_real = gan.discriminator->forward(local_real);
-    d_fake = gan.discriminator->forward(fake);
-    loss_d = discriminator_loss(o.loss, d_real, d_fake);
-    gan.discriminator_optimizer->zero_grad();
-    loss_d.backward();
-    gan.discriminator_gradients->average_gradients();  // [data parallel] the global batch's gradient
-    gan.discriminator_optimizer->step();
+// (1) One D update: logits up on real digits, down on G's images made from z.
+struct DiscriminatorUpdate {
+  Tensor loss, real_logits, fake_logits;
+};
+DiscriminatorUpdate update_discriminator(GanState& gan, const GanOptions& o, const Tensor& local_real, const Tensor& z) {
+  Tensor fake;
+  {
+    NoGradGuard no_grad;  // G only supplies D's inputs here: no graph into G
+    fake = gan.generator->forward(z);
   }
-  // (2) update G: D's logits up on its images, through D as just updated (the reference protocol)
-  Tensor d_generated = gan.discriminator->forward(gan.generator->forward(noise_like(gan, real)));
-  Tensor loss_g = generator_loss(o.loss, d_generated);
+  DiscriminatorUpdate d{Tensor(), gan.discriminator->forward(local_real), gan.discriminator->forward(fake)};
+  d.loss = discriminator_loss(o.loss, d.real_logits, d.fake_logits);
+  gan.discriminator_optimizer->zero_grad();
+  d.loss.backward();
+  gan.discriminator_gradients->average_gradients();  // [data parallel] the global batch's gradient
+  gan.discriminator_optimizer->step();
+  return d;
+}
+
+// (2) One G update: D's logits up on G's images, through D as just updated (the reference protocol).
+Tensor update_generator(GanState& gan, const GanOptions& o, const Tensor& z) {
+  Tensor loss_g = generator_loss(o.loss, gan.discriminator->forward(gan.generator->forward(z)));
   gan.generator_optimizer->zero_grad();
   loss_g.backward();
   gan.generator_gradients->average_gradients();  // [data parallel]
   gan.generator_optimizer->step();
+  return loss_g;
+}
+
+// The iteration's four numbers, the same on every rank, then SN's end of step.
+StepMetrics finish_step(GanState& gan, const std::vector<double>& numbers) {
   // [data parallel] the global batch's means, so that every rank's SN policy decides alike
-  const std::vector<double> means =
-      gan.run.mean_over_ranks({loss_d.item(), loss_g.item(), d_real.mean().item(), d_fake.mean().item()});
+  const std::vector<double> means = gan.run.mean_over_ranks(numbers);
   StepMetrics metrics{means[0], means[1], means[2], means[3]};
   sn_end_step(*gan.discriminator, metrics.by_name());  // SN's telemetry, and its policy decides
   return metrics;
+}
+
+// One GAN iteration. `real` holds a batch; with --n-dis K, D's later steps take theirs
+// from the loader (and the iteration ends its D steps early if the epoch runs dry).
+StepMetrics train_step(GanState& gan, const GanOptions& o, DataLoader& loader, Tensor& real, Tensor& labels) {
+  DiscriminatorUpdate d;
+  for (int k = 0; k < o.n_dis; ++k) {
+    if (k > 0 && !loader.next(real, labels)) break;
+    Tensor z = noise_like(gan, real);
+    d = update_discriminator(gan, o, gan.run.local_slice(real).to(gan.device), z);  // [data parallel] this rank's rows
+  }
+  Tensor loss_g = update_generator(gan, o, noise_like(gan, real));
+  return finish_step(gan, {d.loss.item(), loss_g.item(), d.real_logits.mean().item(), d.fake_logits.mean().item()});
+}
+
+// --cuda-graph: the same iteration recorded once and replayed (core/captured_step.h: one
+// CUDA graph on a GPU). Its inputs are copied into fixed tensors before each run and its
+// four numbers copied out of one after it; the noise is drawn in the eager step's order.
+struct RecordedStep {
+  Tensor real, z_d, z_g, numbers;
+  std::unique_ptr<CapturedStep> step;
+};
+
+StepMetrics recorded_train_step(GanState& gan, const GanOptions& o, RecordedStep& r, const Tensor& real) {
+  const Tensor local_real = gan.run.local_slice(real);
+  Tensor z_d = noise_like(gan, real), z_g = noise_like(gan, real);
+  if (!r.step) {
+    r.real = zeros(local_real.shape(), {local_real.dtype(), gan.device});
+    r.z_d = zeros_like(z_d);
+    r.z_g = zeros_like(z_g);
+    r.numbers = zeros({4}, {real.dtype(), gan.device});
+    r.step = std::make_unique<CapturedStep>(gan.device, [&gan, &o, &r] {
+      DiscriminatorUpdate d = update_discriminator(gan, o, r.real, r.z_d);
+      Tensor loss_g = update_generator(gan, o, r.z_g);
+      NoGradGuard no_grad;
+      r.numbers.copy_(stack({d.loss, loss_g, d.real_logits.mean(), d.fake_logits.mean()}).detach());
+    });
+  }
+  r.real.copy_(local_real);
+  r.z_d.copy_(z_d);
+  r.z_g.copy_(z_g);
+  r.step->run();
+  return finish_step(gan, r.numbers.to_vector<double>());
 }
 
 // Trains to --epochs (from the checkpoint with --resume); returns the exit code.
@@ -119,13 +168,15 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
   std::cout << "G: " << *gan.generator << "D: " << *gan.discriminator;
   Generator grid_rng(o.seed + 3);  // the sample grids show the same z every epoch
   const Tensor grid_z = randn({64, gan.latent_size}, grid_rng);
+  RecordedStep recorded;  // --cuda-graph
   const int64_t per_epoch = o.iters > 0 ? std::min(o.iters, loader.batches_per_epoch()) : loader.batches_per_epoch();
   for (int epoch = gan.epochs_done + 1; epoch <= o.epochs; ++epoch) {
     loader.start_epoch();
     ProgressBar bar(str("epoch ", epoch, "/", o.epochs), per_epoch);
     Tensor real, labels;
     for (int64_t k = 0; k < per_epoch && loader.next(real, labels); ++k) {
-      const StepMetrics metrics = train_step(gan, o, loader, real, labels);
+      const StepMetrics metrics =
+          o.cuda_graph ? recorded_train_step(gan, o, recorded, real) : train_step(gan, o, loader, real, labels);
       ++gan.iteration;
       const bool diverged = !metrics.losses_finite();  // then the row is kept whatever --log-every says
       if (diverged || gan.iteration % o.log_every == 0) metrics_csv.append(gan.iteration, epoch, metrics);

@@ -1,0 +1,63 @@
+#pragma once
+// A training step recorded once and replayed. On a GPU the recording is one CUDA graph:
+// every kernel of the step (forwards, backwards, optimiser steps) goes to the device in
+// one launch, with no host work per step. On the CPU there is nothing to record: run()
+// calls the step again each time, under the same checks, so that a program is written
+// once and the CPU tests check what a recording requires.
+//
+// What a captured step requires (the first three are checked while it runs, on every
+// device: a clear error names what broke them):
+//  - nothing inside it waits for the device: no item(), to_vector() or copy between host
+//    and device. A graph replays device work only; read results after run().
+//  - inputs come in through tensors made before the first run() and filled (copy_) before
+//    each run(); outputs leave through tensors made before and copy_'d into inside the
+//    step. Tensors made inside the step live in the graph's own memory.
+//  - a step that throws while recording leaves nothing recorded; the error is rethrown.
+//  - host values that change between steps are frozen when the step is recorded: a
+//    learning-rate schedule, an SN policy's switches, SGD's first-step flag. Call reset()
+//    after changing one; the next run() records again. Adam counts its steps on the
+//    device, so its bias corrections move on with each replay.
+//  - everything the step reads or writes (parameters, optimiser state, inputs, outputs)
+//    outlives the CapturedStep.
+#include <functional>
+
+#include "core/device.h"
+
+namespace sg {
+
+class CapturedStep {
+ public:
+  CapturedStep(Device device, std::function<void()> step);
+  ~CapturedStep();
+  CapturedStep(const CapturedStep&) = delete;
+  CapturedStep& operator=(const CapturedStep&) = delete;
+
+  // The first call runs the step as it is, unchecked: what is made or read once and kept
+  // (library handles, cached memory, SN's on/off flag) is made or read then, not inside a
+  // recording. The second records the step and replays the recording; later calls
+  // replay it. (On the CPU every later call runs the step again, checked.)
+  void run();
+  // Forgets the recording (the next run() records again).
+  void reset();
+  // True once a graph is recorded (never on the CPU, which has none).
+  bool recorded() const { return graph_ != nullptr; }
+  Device device() const { return device_; }
+
+ private:
+  void record();
+  Device device_;
+  std::function<void()> step_;
+  bool warmed_up_ = false;
+  void* graph_ = nullptr;
+};
+
+// True while this thread runs a step inside CapturedStep::run().
+bool capturing_step();
+// A clear error naming `what` while a step is captured: it would wait for the device.
+void check_not_capturing(const char* what);
+
+// Waits for the work queued on `device` (a no-op on the CPU); errors that a device
+// reports late (core/device.h) surface here.
+void synchronize(Device device);
+
+}  // namespace sg

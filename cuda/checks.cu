@@ -1,0 +1,97 @@
+// Checks on values the ops compute (kernels/kernels.h), without waiting for the device.
+// A one-thread kernel tests the value and, when it fails, writes the check's number and
+// the value into host memory mapped into the device's address space. The host looks at
+// that slot whenever it has waited for the device anyway (cuda/context.cu calls
+// raise_deferred_errors() after every synchronisation) and throws the check's message
+// then. The messages are kept by number for the life of the process, so a check inside a
+// captured graph still has its message when a replay fails it.
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cuda/backend.h"
+#include "cuda/context.cuh"
+
+namespace sg::cuda {
+
+namespace {
+
+struct FailedCheck {
+  int number;  // 0: none failed since the last look
+  double value;
+};
+
+template <class T>
+__global__ void positive_finite_kernel(const T* value, int number, FailedCheck* slot) {
+  const T v = *value;
+  if (!(v > T(0) && isfinite(v)) && slot->number == 0) {
+    slot->value = static_cast<double>(v);
+    __threadfence_system();
+    slot->number = number;
+  }
+}
+
+struct Checks {
+  std::mutex mutex;
+  std::vector<std::string> messages{""};  // by number; 0 means none
+  std::unordered_map<std::string, int> numbers;
+  FailedCheck* host = nullptr;
+  FailedCheck* device = nullptr;
+  Checks() {
+    check(cudaHostAlloc(reinterpret_cast<void**>(&host), sizeof(FailedCheck), cudaHostAllocMapped), "checks");
+    host->number = 0;
+    check(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device), host, 0), "checks");
+  }
+  int number_of(const std::string& what) {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto [it, added] = numbers.emplace(what, static_cast<int>(messages.size()));
+    if (added) messages.push_back(what);
+    return it->second;
+  }
+};
+
+std::atomic<Checks*> made{nullptr};
+
+Checks& checks() {
+  static Checks* instance = [] {
+    Checks* c = new Checks;  // never freed: kernels may still write the slot at exit
+    made.store(c);
+    return c;
+  }();
+  return *instance;
+}
+
+}  // namespace
+
+void require_positive_finite(const Tensor& value, const std::string& what) {
+  SG_CHECK(value.numel() == 1, what, ": expected one value, got shape ", shape_str(value.shape()));
+  Checks& c = checks();
+  const int number = c.number_of(what);
+  dispatch_float(value.dtype(), "require_positive_finite", [&](auto zero) {
+    using T = decltype(zero);
+    positive_finite_kernel<T><<<1, 1, 0, stream()>>>(value.data<T>(), number, c.device);
+  });
+  check_launch("require_positive_finite");
+}
+
+void raise_deferred_errors() {
+  if (!made.load()) return;  // no check was ever queued
+  Checks& c = checks();
+  volatile FailedCheck* slot = c.host;
+  const int number = slot->number;
+  if (number == 0) return;
+  const double value = slot->value;
+  slot->number = 0;
+  std::string what;
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    what = c.messages.at(static_cast<std::size_t>(number));
+  }
+  detail::throw_error(what, " is ", value, " (expected a positive finite value; found by the device, reported at ",
+                      "the next wait for it)");
+}
+
+}  // namespace sg::cuda

@@ -1,0 +1,81 @@
+// core/block_cache.h: the CUDA allocator's bookkeeping, checked here on any machine with
+// stand-in addresses (nothing is dereferenced). What a recorded graph needs: the blocks
+// it was given are never handed to anyone else while it lives.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+
+#include "core/block_cache.h"
+
+using namespace sg;
+
+namespace {
+void* block(std::uintptr_t n) { return reinterpret_cast<void*>(n * 4096); }
+}  // namespace
+
+TEST_CASE("block cache: a freed block is handed out again for the same size, not for another") {
+  BlockCache cache;
+  cache.give_back(block(1), 512);
+  CHECK(cache.take(1024) == nullptr);
+  CHECK(cache.take(512) == block(1));
+  CHECK(cache.take(512) == nullptr);  // taken once only
+}
+
+TEST_CASE("block cache: blocks handed out while a graph records go back to its pool, not to the shared cache") {
+  BlockCache cache;
+  const int pool = cache.begin_recording();
+  void* p = block(1);
+  cache.adopt(p);  // as if just allocated from the driver inside the recording
+  cache.give_back(p, 512);
+  CHECK(cache.pool_blocks(pool) == 1);
+  CHECK(cache.shared_blocks() == 0);
+  CHECK(cache.take(512) == p);  // the same recording may reuse it (the stream orders its work)
+  cache.give_back(p, 512);
+  cache.end_recording();
+  // After the recording, eager work must not get it: the graph writes it on every replay.
+  CHECK(cache.take(512) == nullptr);
+}
+
+TEST_CASE("block cache: a shared block taken while recording becomes the graph's") {
+  BlockCache cache;
+  cache.give_back(block(2), 1024);  // freed by eager work before the recording
+  const int pool = cache.begin_recording();
+  void* p = cache.take(1024);
+  CHECK(p == block(2));
+  cache.end_recording();
+  cache.give_back(p, 1024);  // freed later, e.g. when a tensor made in the step is replaced
+  CHECK(cache.pool_blocks(pool) == 1);
+  CHECK(cache.take(1024) == nullptr);
+}
+
+TEST_CASE("block cache: releasing a graph's pool returns its free blocks and, later, its held ones") {
+  BlockCache cache;
+  const int pool = cache.begin_recording();
+  void* freed = block(3);
+  void* held = block(4);
+  cache.adopt(freed);
+  cache.adopt(held);
+  cache.give_back(freed, 512);
+  cache.end_recording();
+  cache.release_pool(pool);  // the graph is gone
+  CHECK(cache.pool_blocks(pool) == 0);
+  CHECK(cache.take(512) == freed);
+  cache.give_back(held, 512);  // a tensor made in the step, freed after its graph
+  CHECK(cache.take(512) == held);
+}
+
+TEST_CASE("block cache: two recordings at once are refused, and the pools of two graphs stay apart") {
+  BlockCache cache;
+  const int first = cache.begin_recording();
+  CHECK_THROWS_WITH(cache.begin_recording(), doctest::Contains("already being recorded"));
+  cache.adopt(block(5));
+  cache.end_recording();
+  const int second = cache.begin_recording();
+  CHECK(second != first);
+  CHECK(cache.take(512) == nullptr);  // not the first graph's block, even freed:
+  cache.give_back(block(5), 512);
+  CHECK(cache.pool_blocks(first) == 1);
+  CHECK(cache.take(512) == nullptr);
+  cache.end_recording();
+  CHECK(cache.drain_all().size() == 1);
+}

@@ -1,0 +1,125 @@
+// core/captured_step.h on the CPU: what a recorded step requires, checked on every machine
+// (tests/test_cuda.cpp checks the CUDA graph itself against the same eager steps).
+#include <doctest/doctest.h>
+
+#include "core/captured_step.h"
+#include "kernels/kernels.h"
+#include "layers/layers.h"
+#include "layers/spectral_norm.h"
+#include "ops/ops.h"
+#include "optim/adam.h"
+
+using namespace sg;
+
+namespace {
+
+// A small GAN-shaped step: D (Linear -> LeakyReLU -> Linear, SN on both) takes an Adam
+// step on the hinge loss of a fixed batch. The parameters' bytes after `steps` steps.
+struct SmallDiscriminator {
+  Sequential net;
+  std::unique_ptr<Adam> adam;
+  explicit SmallDiscriminator(uint64_t seed) {
+    Generator rng(seed);
+    net.push_back(std::make_shared<Linear>(6, 5, true, rng));
+    net.push_back(std::make_shared<LeakyReLU>(0.2));
+    net.push_back(std::make_shared<Linear>(5, 1, true, rng));
+    spectral_norm(*net.children()[0].second);
+    spectral_norm(*net.children()[2].second);
+    adam = std::make_unique<Adam>(net.parameters(), AdamOptions{.lr = 0.05, .beta1 = 0.5});
+  }
+  Tensor step(const Tensor& real, const Tensor& fake) {
+    Tensor loss = relu(1.0 - net.forward(real)).mean() + relu(1.0 + net.forward(fake)).mean();
+    adam->zero_grad();
+    loss.backward();
+    adam->step();
+    return loss;
+  }
+  std::vector<double> state() {
+    std::vector<double> all;
+    for (const auto& [name, t] : net.state_dict()) {
+      std::vector<double> values = t.to(DType::Float64).to_vector<double>();
+      all.insert(all.end(), values.begin(), values.end());
+    }
+    return all;
+  }
+};
+
+Tensor batch(int64_t step, double shift) {
+  Generator rng(100 + static_cast<uint64_t>(step));
+  return add(randn({8, 6}, rng), scalar_tensor(shift));
+}
+
+// Eager steps and the same steps through a CapturedStep (inputs copied into fixed
+// tensors, the loss copied out): the same parameters, SN vectors and losses, bit for bit.
+void check_recorded_equals_eager() {
+  SmallDiscriminator eager(7), recorded(7);
+  Tensor fixed_real = zeros({8, 6}), fixed_fake = zeros({8, 6}), fixed_loss = zeros({});
+  CapturedStep step(Device::cpu(), [&] {
+    Tensor loss = recorded.step(fixed_real, fixed_fake);
+    NoGradGuard no_grad;
+    fixed_loss.copy_(loss.detach());
+  });
+  for (int64_t k = 0; k < 4; ++k) {
+    const double eager_loss = eager.step(batch(k, 1.0), batch(k + 50, -1.0)).item();
+    fixed_real.copy_(batch(k, 1.0));
+    fixed_fake.copy_(batch(k + 50, -1.0));
+    step.run();
+    CHECK(fixed_loss.item() == eager_loss);
+  }
+  CHECK(recorded.state() == eager.state());
+  CHECK(recorded.adam->steps(0) == 4);
+  CHECK_FALSE(step.recorded());  // the CPU has no graphs: the step ran again each time
+}
+
+}  // namespace
+
+TEST_CASE("captured step: after the first (warm-up) run, reading a value inside the step is a clear error") {
+  Tensor x = ones({3});
+  bool fail = true;
+  CapturedStep step(Device::cpu(), [&] {
+    Tensor y = mul(x, x);
+    if (fail) (void)y.sum().item();
+  });
+  step.run();  // the warm-up runs the step as it is: a layer may read and keep a value then
+  CHECK_THROWS_WITH(step.run(), doctest::Contains("item(), at()) inside a captured step"));
+  CHECK_FALSE(capturing_step());  // the guard is gone after the error
+  fail = false;
+  step.run();
+  CHECK(x.sum().item() == 3.0);  // outside the step, reading is fine
+}
+
+TEST_CASE("captured step: to_vector and synchronize inside the step are refused, naming what was called") {
+  Tensor x = ones({2});
+  CapturedStep vector_step(Device::cpu(), [&] { (void)x.to_vector<float>(); });
+  vector_step.run();
+  CHECK_THROWS_WITH(vector_step.run(), doctest::Contains("to_vector() inside a captured step"));
+  CapturedStep sync_step(Device::cpu(), [&] { synchronize(Device::cpu()); });
+  sync_step.run();
+  CHECK_THROWS_WITH(sync_step.run(), doctest::Contains("synchronize() inside a captured step"));
+}
+
+TEST_CASE("captured step: an SN discriminator's Adam steps through it equal the eager steps bit for bit") {
+  check_recorded_equals_eager();
+}
+
+TEST_CASE("captured step: so do they on the textbook path, which is what a GPU runs (no CPU fast kernels)") {
+  ReferencePathGuard textbook;
+  check_recorded_equals_eager();
+}
+
+TEST_CASE("require_positive_finite: the CPU reports a zero, negative or non-finite value at once") {
+  const Kernels& cpu = kernels_for(Device::cpu());
+  cpu.require_positive_finite(scalar_tensor(0.5), "a value");  // fine
+  CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(0.0), "the sigma"),
+                    doctest::Contains("the sigma is 0 (expected a positive finite value)"));
+  CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(-2.0, {DType::Float64}), "x"),
+                    doctest::Contains("x is -2"));
+  CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(std::nan("")), "y"), doctest::Contains("y is nan"));
+}
+
+TEST_CASE("spectral_normalize refuses a weight whose sigma estimate is zero, naming its shape") {
+  Tensor w = zeros({3, 4}, {DType::Float64});
+  Tensor u = ones({3}, {DType::Float64}), v = ones({4}, {DType::Float64});
+  CHECK_THROWS_WITH(spectral_normalize(w, {SigmaTerm{0, u, v, 1.0}}, 1.0, SNBackward::ThroughSigma),
+                    doctest::Contains("sigma estimate for a weight of shape [3, 4] is 0"));
+}
