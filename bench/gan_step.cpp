@@ -33,24 +33,37 @@ using namespace sg::examples;
 
 namespace {
 
-// Times `calls` (one iteration's GEMMs) replayed back to back on buffers big enough for
-// the largest operands, filled with small values; returns the timing and the GFLOP.
-bench::Timing time_gemms_alone(const std::vector<cpu::GemmCall>& calls, int warmup, int iters, double* gflop) {
-  int64_t a_size = 1, b_size = 1, c_size = 1;
+// Times `calls` (one iteration's GEMMs) replayed back to back, filled with small values;
+// returns the timing and the GFLOP. `shared`: every call on the same buffers, big enough
+// for the largest operands, so operands are warm in cache (a lower bound); else each call
+// on operands of its own, as in the iteration, where each GEMM reads tensors made by
+// earlier ops (some still in cache there, none here).
+bench::Timing time_gemms_alone(const std::vector<cpu::GemmCall>& calls, int warmup, int iters, bool shared,
+                               double* gflop) {
+  struct Operands {
+    std::vector<float> a, b, c;
+  };
+  std::vector<Operands> operands(shared ? 1 : calls.size());
   *gflop = 0;
-  for (const cpu::GemmCall& c : calls) {
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const cpu::GemmCall& c = calls[i];
     SG_CHECK(c.dtype == DType::Float32, "gan_step --gemm-bound: expected float32 GEMMs");
-    a_size = std::max(a_size, (c.trans_a ? c.k : c.m) * c.lda);
-    b_size = std::max(b_size, (c.trans_b ? c.n : c.k) * c.ldb);
-    c_size = std::max(c_size, c.m * c.ldc);
+    Operands& o = operands[shared ? 0 : i];
+    auto grow = [](std::vector<float>& v, int64_t n, float value) {
+      if (static_cast<int64_t>(v.size()) < n) v.assign(static_cast<std::size_t>(n), value);
+    };
+    grow(o.a, (c.trans_a ? c.k : c.m) * c.lda, 0.01f);
+    grow(o.b, (c.trans_b ? c.n : c.k) * c.ldb, 0.02f);
+    grow(o.c, c.m * c.ldc, 0.0f);
     *gflop += 2.0 * static_cast<double>(c.m) * static_cast<double>(c.n) * static_cast<double>(c.k) / 1e9;
   }
-  std::vector<float> a(static_cast<std::size_t>(a_size), 0.01f), b(static_cast<std::size_t>(b_size), 0.02f),
-      out(static_cast<std::size_t>(c_size), 0.0f);
   return bench::time_calls(warmup, iters, [&] {
-    for (const cpu::GemmCall& c : calls)
-      cpu::gemm<float>(c.trans_a, c.trans_b, c.m, c.n, c.k, 1.0f, a.data(), c.lda, b.data(), c.ldb,
-                       c.accumulate ? 1.0f : 0.0f, out.data(), c.ldc);
+    for (std::size_t i = 0; i < calls.size(); ++i) {
+      const cpu::GemmCall& c = calls[i];
+      Operands& o = operands[shared ? 0 : i];
+      cpu::gemm<float>(c.trans_a, c.trans_b, c.m, c.n, c.k, 1.0f, o.a.data(), c.lda, o.b.data(), c.ldb,
+                       c.accumulate ? 1.0f : 0.0f, o.c.data(), c.ldc);
+    }
   });
 }
 
@@ -145,11 +158,13 @@ int main(int argc, char** argv) {
       iteration();
       cpu::record_gemm_calls(nullptr);
       double gflop = 0;
-      const bench::Timing alone = time_gemms_alone(calls, warmup, iters, &gflop);
-      std::printf("  its GEMMs alone: min %.3f median %.3f max %.3f ms (%zu calls, %.2f GFLOP, %.1f GFLOP/s); "
-                  "iteration / GEMMs alone = %.2f\n",
-                  alone.min_ms, alone.median_ms, alone.max_ms, calls.size(), gflop, gflop / alone.median_ms * 1e3,
-                  t.median_ms / alone.median_ms);
+      for (bool shared : {true, false}) {
+        const bench::Timing alone = time_gemms_alone(calls, warmup, iters, shared, &gflop);
+        std::printf("  its GEMMs alone, %s: min %.3f median %.3f max %.3f ms (%zu calls, %.2f GFLOP, "
+                    "%.1f GFLOP/s); iteration / GEMMs alone = %.2f\n",
+                    shared ? "warm operands" : "operands of their own", alone.min_ms, alone.median_ms, alone.max_ms,
+                    calls.size(), gflop, gflop / alone.median_ms * 1e3, t.median_ms / alone.median_ms);
+      }
     }
     if (run.world_size() > 1) {
       std::vector<double> comm_ms;

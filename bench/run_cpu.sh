@@ -8,12 +8,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-50}
-median() { sed -n 's/.*median \([0-9.]*\) .*/\1/p'; }
+# glibc's malloc gives large freed blocks back to the kernel (munmap, trim), so a program
+# that frees and reallocates big tensors every op takes page faults every op; on this
+# virtual machine they cost PyTorch 3x on the MLP-GAN (70 ms against 19 ms an iteration).
+# Both programs run with malloc told to keep freed memory, which gives the peer its best
+# figure (sigmagrad's own CPU allocator keeps its blocks anyway: core/storage.cpp).
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736
+median() { sed -n 's/^sigmagrad.*median \([0-9.]*\) .*/\1/p; s/^pytorch.*median \([0-9.]*\) .*/\1/p'; }
+# Which OpenBLAS kernels run (both frameworks' GEMMs go to Debian's OpenBLAS here; PyTorch's
+# convolutions to its oneDNN): OPENBLAS_CORETYPE, when set, overrides OpenBLAS's detection.
+core=$(OPENBLAS_VERBOSE=2 build/bench/gan_step --model mlp --iters 1 --warmup 0 2>&1 | sed -n 's/^Core: //p')
+echo "OpenBLAS core: ${core:-unknown} (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}); CPU: $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 for model in dcgan mlp; do
   echo "== $model, SN on every D layer, batch 64, $iters timed iterations =="
-  ours1=$(SIGMAGRAD_NUM_THREADS=1 build/bench/gan_step --model $model --iters "$iters" | median)
-  ours2=$(SIGMAGRAD_NUM_THREADS=2 build/bench/gan_step --model $model --iters "$iters" | median)
+  # --gemm-bound also times the iteration's GEMMs alone (bench/README.md)
+  SIGMAGRAD_NUM_THREADS=1 build/bench/gan_step --model $model --iters "$iters" --gemm-bound > /tmp/sg_ours1.$$
+  SIGMAGRAD_NUM_THREADS=2 build/bench/gan_step --model $model --iters "$iters" --gemm-bound > /tmp/sg_ours2.$$
+  ours1=$(median < /tmp/sg_ours1.$$)
+  ours2=$(median < /tmp/sg_ours2.$$)
   echo "sigmagrad: 1 thread $ours1 ms, 2 threads $ours2 ms"
+  sed -n 's/^  its GEMMs alone/  1 thread: its GEMMs alone/p' /tmp/sg_ours1.$$
+  sed -n 's/^  its GEMMs alone/  2 threads: its GEMMs alone/p' /tmp/sg_ours2.$$
+  rm -f /tmp/sg_ours1.$$ /tmp/sg_ours2.$$
   if /usr/bin/python3 -c "import torch" 2> /dev/null; then
     best=""
     for mix in "1 1" "2 1" "1 2" "2 2"; do

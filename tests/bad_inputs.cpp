@@ -268,6 +268,8 @@ std::vector<Row> rows() {
       {"CLI", "mnist_gan --sn-layers x", "--sn-layers: expected an integer, got \"x\"", cli("mnist_gan", "--sn-layers x --data synthetic:64 --no-eval")},
       {"CLI", "mnist_gan --sn-layers 9", "does not exist", cli("mnist_gan", "--sn-layers 9 --data synthetic:64 --no-eval")},
       {"CLI", "mnist_gan --dump-samples x s.npy", "--dump-samples N: expected an integer", cli("mnist_gan", "--data synthetic:64 --batch 32 --epochs 0 --no-eval --dump-samples x s.npy")},
+      {"CLI", "mnist_gan --cuda-graph --sn adaptive", "--cuda-graph: expected --sn all, none or log", cli("mnist_gan", "--cuda-graph --sn adaptive --data synthetic:64 --no-eval")},
+      {"CLI", "mnist_gan --cuda-graph --n-dis 2", "--cuda-graph: expected --n-dis 1", cli("mnist_gan", "--cuda-graph --n-dis 2 --data synthetic:64 --no-eval")},
       {"CLI", "mnist_gan --batch larger than the data", "larger than the training set", cli("mnist_gan", "--data synthetic:100 --batch 200 --no-eval")},
       {"CLI", "mnist_gan --out under a regular file", "--out: cannot create", cli("mnist_gan", "--out a_file/run --data synthetic:64")},
       {"CLI", "mnist_gan --classifier pointing at a bad file", "bad magic", cli("mnist_gan", "--classifier a_file --data synthetic:64 --batch 32")},
