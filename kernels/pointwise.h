@@ -10,8 +10,10 @@
 // nvcc.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "core/host_device.h"
+#include "kernels/fast_math.h"
 
 namespace sg::fn {
 
@@ -95,7 +97,16 @@ struct Sigmoid {
 };
 // d sigmoid = y (1 - y), from the output y.
 struct SigmoidGrad { template <class T> SG_HD T operator()(T g, T y) const { return g * y * (T(1) - y); } };
-struct Tanh { template <class T> SG_HD T operator()(T x) const { return std::tanh(x); } };
+struct Tanh {
+  template <class T> SG_HD T operator()(T x) const {
+#ifndef __CUDA_ARCH__
+    // The CPU's float path: the same function as a loop the compiler vectorises (a libm
+    // call per element does not); kernels/fast_math.h, pinned to std::tanh by a test.
+    if constexpr (std::is_same_v<T, float>) return fast_math::tanh(x);
+#endif
+    return std::tanh(x);
+  }
+};
 // d tanh = 1 - y^2, from the output y.
 struct TanhGrad { template <class T> SG_HD T operator()(T g, T y) const { return g * (T(1) - y * y); } };
 struct Softplus {

