@@ -5,8 +5,8 @@
 // calls the step again each time, under the same checks, so that a program is written
 // once and the CPU tests check what a recording requires.
 //
-// What a captured step requires (the first three are checked while it runs, on every
-// device: a clear error names what broke them):
+// What a captured step requires (the first is checked on every device whenever the step
+// runs after its first run: a clear error names what broke it):
 //  - nothing inside it waits for the device: no item(), to_vector() or copy between host
 //    and device. A graph replays device work only; read results after run().
 //  - inputs come in through tensors made before the first run() and filled (copy_) before

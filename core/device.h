@@ -37,12 +37,13 @@ class DeviceInterface {
   virtual void copy_to_host(void* host_dst, const void* src, std::size_t nbytes, int index) = 0;
   virtual void copy_within(void* dst, const void* src, std::size_t nbytes, int index) = 0;
 
+  // Waits for the queued work; reports errors the device found meanwhile.
+  virtual void synchronize(int) {}
+
   // Recording the device's work as a graph and replaying it (core/captured_step.h); only
   // CUDA has them. begin_capture: from now on the work queued on the device is recorded,
   // not run, and the memory handed out is the graph's own. end_capture: the graph, ready
   // to replay. abort_capture: a recording that failed, discarded with its memory.
-  // Waits for the queued work; reports errors the device found meanwhile.
-  virtual void synchronize(int) {}
   virtual bool can_capture() const { return false; }
   virtual void begin_capture(int index);
   virtual void* end_capture(int index);

@@ -1,9 +1,9 @@
-#include "core/captured_step.h"
 #include "core/tensor.h"
 
 #include <cstring>
 
 #include "core/autograd.h"
+#include "core/captured_step.h"
 
 namespace sg {
 

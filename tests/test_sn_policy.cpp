@@ -120,3 +120,23 @@ TEST_CASE("the balance policy keeps its decision without logits, and its state r
   sn_end_step(copy, {{"d_real", 0.1}, {"d_fake", 0.0}});  // balanced, but only 2 steps on: stays on
   CHECK(copy_sn->enabled(copy));
 }
+
+// enabled() keeps the flag it last read (on a GPU every read waits for the device) and
+// reads the buffer again only when it was written: a loaded state dict, or the layer
+// moved. Here the flag buffer is written directly, as load_state_dict does.
+TEST_CASE("SN's on/off flag: enabled() follows a write to its buffer, not only set_enabled") {
+  Linear layer(4, 3);
+  auto sn = spectral_norm(layer);
+  CHECK(sn->enabled(layer));
+  {
+    NoGradGuard no_grad;
+    layer.buffer("weight_sn_on").copy_(zeros({1}, {layer.buffer("weight_sn_on").dtype()}));
+  }
+  CHECK_FALSE(sn->enabled(layer));
+  sn->set_enabled(layer, true);
+  CHECK(sn->enabled(layer));
+  std::map<std::string, Tensor> state = layer.state_dict();
+  state.at("weight_sn_on") = zeros_like(state.at("weight_sn_on"));
+  layer.load_state_dict(state);
+  CHECK_FALSE(sn->enabled(layer));
+}
