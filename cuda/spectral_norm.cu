@@ -88,11 +88,12 @@ __global__ void columns_times_u(const T* m, const T* t, T* u, T* v, T* s, T* sig
     s[column] = sum * t_scale;
   }
   if (!last_block_done(counter)) return;
+  const volatile T* s_all = s;  // written by the other blocks: read past this SM's L1
   T s_squares = 0;
-  for (int64_t c = threadIdx.x; c < w; c += blockDim.x) s_squares += s[c] * s[c];
+  for (int64_t c = threadIdx.x; c < w; c += blockDim.x) s_squares += s_all[c] * s_all[c];
   const T s_norm = sqrt(block_sum(s_squares, shared));
   const T s_scale = T(1) / fmax(s_norm, T(eps));
-  for (int64_t c = threadIdx.x; c < w; c += blockDim.x) v[c] = s[c] * s_scale;
+  for (int64_t c = threadIdx.x; c < w; c += blockDim.x) v[c] = s_all[c] * s_scale;
   for (int64_t r = threadIdx.x; r < h; r += blockDim.x) u[r] = t[r] * t_scale;
   if (threadIdx.x == 0) *sigma = s_norm * s_norm * s_scale;
 }
@@ -109,8 +110,9 @@ __global__ void sn_inner_product(const T* g, const T* w_sn, int64_t n, T* partia
   if (threadIdx.x == 0) partials[blockIdx.x] = sum;
   if (!last_block_done(counter)) return;
   if (threadIdx.x == 0) {
+    const volatile T* all = partials;  // written by the other blocks: read past this SM's L1
     T inner = 0;
-    for (unsigned b = 0; b < gridDim.x; ++b) inner += partials[b];
+    for (unsigned b = 0; b < gridDim.x; ++b) inner += all[b];
     *coefficient = -*factor * (inner / T(scale)) * T(term_weight);
   }
 }

@@ -8,7 +8,8 @@
 // Everything around the loop is in examples/common, shared with the SN study: the flags
 // (gan_options), SN from the flags (gan_spectral_norm), metrics.csv (gan_metrics),
 // checkpoints (gan_checkpoint), pictures (gan_plots), D's Lipschitz bounds
-// (lipschitz_log) and the scores (gan_scores).
+// (lipschitz_log), the scores (gan_scores) and the step as one CUDA graph, --cuda-graph
+// (gan_recorded_step).
 //
 // On several processes (docs/distributed.md) each rank trains a replica on its slice of
 // every batch, and the lines marked [data parallel] keep the replicas identical:
@@ -25,11 +26,11 @@
 #include "../common/gan_metrics.h"
 #include "../common/gan_options.h"
 #include "../common/gan_plots.h"
+#include "../common/gan_recorded_step.h"
 #include "../common/gan_scores.h"
 #include "../common/gan_spectral_norm.h"
 #include "../common/lipschitz_log.h"
 #include "../common/progress.h"
-#include "core/captured_step.h"
 #include "models.h"
 #include "ops/ops.h"
 
@@ -129,34 +130,11 @@ StepMetrics train_step(GanState& gan, const GanOptions& o, DataLoader& loader, T
   return finish_step(gan, {d.loss.item(), loss_g.item(), d.real_logits.mean().item(), d.fake_logits.mean().item()});
 }
 
-// --cuda-graph: the same iteration recorded once and replayed (core/captured_step.h: one
-// CUDA graph on a GPU). Its inputs are copied into fixed tensors before each run and its
-// four numbers copied out of one after it; the noise is drawn in the eager step's order.
-struct RecordedStep {
-  Tensor real, z_d, z_g, numbers;
-  std::unique_ptr<CapturedStep> step;
-};
-
-StepMetrics recorded_train_step(GanState& gan, const GanOptions& o, RecordedStep& r, const Tensor& real) {
-  const Tensor local_real = gan.run.local_slice(real);
+// --cuda-graph: the same iteration recorded once and replayed (gan_recorded_step.h), on
+// noise drawn in the plain step's order.
+StepMetrics recorded_train_step(GanState& gan, RecordedIteration& recorded, const Tensor& real) {
   Tensor z_d = noise_like(gan, real), z_g = noise_like(gan, real);
-  if (!r.step) {
-    r.real = zeros(local_real.shape(), {local_real.dtype(), gan.device});
-    r.z_d = zeros_like(z_d);
-    r.z_g = zeros_like(z_g);
-    r.numbers = zeros({4}, {real.dtype(), gan.device});
-    r.step = std::make_unique<CapturedStep>(gan.device, [&gan, &o, &r] {
-      DiscriminatorUpdate d = update_discriminator(gan, o, r.real, r.z_d);
-      Tensor loss_g = update_generator(gan, o, r.z_g);
-      NoGradGuard no_grad;
-      r.numbers.copy_(stack({d.loss, loss_g, d.real_logits.mean(), d.fake_logits.mean()}).detach());
-    });
-  }
-  r.real.copy_(local_real);
-  r.z_d.copy_(z_d);
-  r.z_g.copy_(z_g);
-  r.step->run();
-  return finish_step(gan, r.numbers.to_vector<double>());
+  return finish_step(gan, recorded.run(gan.device, gan.run.local_slice(real), z_d, z_g));
 }
 
 // Trains to --epochs (from the checkpoint with --resume); returns the exit code.
@@ -168,7 +146,11 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
   std::cout << "G: " << *gan.generator << "D: " << *gan.discriminator;
   Generator grid_rng(o.seed + 3);  // the sample grids show the same z every epoch
   const Tensor grid_z = randn({64, gan.latent_size}, grid_rng);
-  RecordedStep recorded;  // --cuda-graph
+  RecordedIteration recorded([&](const Tensor& local_real, const Tensor& z_d, const Tensor& z_g) {  // --cuda-graph
+    DiscriminatorUpdate d = update_discriminator(gan, o, local_real, z_d);
+    Tensor loss_g = update_generator(gan, o, z_g);
+    return std::vector<Tensor>{d.loss, loss_g, d.real_logits.mean(), d.fake_logits.mean()};
+  });
   const int64_t per_epoch = o.iters > 0 ? std::min(o.iters, loader.batches_per_epoch()) : loader.batches_per_epoch();
   for (int epoch = gan.epochs_done + 1; epoch <= o.epochs; ++epoch) {
     loader.start_epoch();
@@ -176,7 +158,7 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
     Tensor real, labels;
     for (int64_t k = 0; k < per_epoch && loader.next(real, labels); ++k) {
       const StepMetrics metrics =
-          o.cuda_graph ? recorded_train_step(gan, o, recorded, real) : train_step(gan, o, loader, real, labels);
+          o.cuda_graph ? recorded_train_step(gan, recorded, real) : train_step(gan, o, loader, real, labels);
       ++gan.iteration;
       const bool diverged = !metrics.losses_finite();  // then the row is kept whatever --log-every says
       if (diverged || gan.iteration % o.log_every == 0) metrics_csv.append(gan.iteration, epoch, metrics);
