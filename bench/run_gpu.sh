@@ -10,6 +10,12 @@
 #      CUDA graph, DCGAN with SN at batch 64 and 1024, and the MLP-GAN; then SN's overhead.
 #
 #   bash bench/run_gpu.sh [ITERS]
+#
+# A lent device machine has no package registry: build here with scripts/build.sh and
+# carry the three binaries it uses (the device tool's carry, about 18 MB):
+#   build/tests/sigmagrad_tests, build/examples/mnist_gan, build/bench/gan_step
+# and run `OUT=$OUT bash bench/run_gpu.sh 200` there (the build step is skipped when
+# they are present).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-200}
@@ -19,7 +25,7 @@ log="$out/gpu_check.log"
 run() { echo "\$ $*" | tee -a "$log"; "$@" 2>&1 | tee -a "$log"; echo "(exit ${PIPESTATUS[0]})" | tee -a "$log"; }
 median() { sed -n 's/.*median \([0-9.]*\) .*/\1/p' | tail -1; }
 : > "$log"
-nvidia-smi --query-gpu=name,driver_version --format=csv,noheader >> "$log" 2>&1
+{ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || echo "nvidia-smi: not found"; } >> "$log" 2>&1
 [[ -x build/tests/sigmagrad_tests ]] || run bash scripts/build.sh
 run build/tests/sigmagrad_tests --test-case="cuda:*"
 DEVICE=cuda run bash tests/gan_cuda_graph.sh build/examples/mnist_gan
@@ -32,12 +38,12 @@ torch_ok=0
 for setting in "dcgan 64" "dcgan 1024" "mlp 64"; do
   set -- $setting
   model=$1 batch=$2
-  ours=$(build/bench/gan_step --device cuda --model "$model" --batch "$batch" --iters "$iters" | tee -a "$log" | median)
-  graph=$(build/bench/gan_step --device cuda --model "$model" --batch "$batch" --iters "$iters" --cuda-graph | tee -a "$log" | median)
+  ours=$(build/bench/gan_step --device cuda --model "$model" --batch "$batch" --iters "$iters" 2>&1 | tee -a "$log" | median)
+  graph=$(build/bench/gan_step --device cuda --model "$model" --batch "$batch" --iters "$iters" --cuda-graph 2>&1 | tee -a "$log" | median)
   line="$model batch $batch: sigmagrad eager $ours ms, --cuda-graph $graph ms"
   if [[ $torch_ok == 1 ]]; then
-    te=$(python3 bench/gan_step_torch.py --device cuda --model "$model" --batch "$batch" --iters "$iters" | tee -a "$log" | median)
-    tg=$(python3 bench/gan_step_torch.py --device cuda --model "$model" --batch "$batch" --iters "$iters" --cuda-graph | tee -a "$log" | median)
+    te=$(python3 bench/gan_step_torch.py --device cuda --model "$model" --batch "$batch" --iters "$iters" 2>&1 | tee -a "$log" | median)
+    tg=$(python3 bench/gan_step_torch.py --device cuda --model "$model" --batch "$batch" --iters "$iters" --cuda-graph 2>&1 | tee -a "$log" | median)
     line="$line; PyTorch eager $te ms, CUDA graph $tg ms; ours graph / torch eager = $(awk -v a="$graph" -v b="$te" 'BEGIN{printf "%.2f", a/b}'), / torch graph = $(awk -v a="$graph" -v b="$tg" 'BEGIN{printf "%.2f", a/b}')"
   fi
   echo "$line" | tee -a "$log"
