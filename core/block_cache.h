@@ -66,7 +66,12 @@ class BlockCache {
     pools_[recording_];
     return recording_;
   }
-  void end_recording() { recording_ = 0; }
+  // The recording ends; returns its pool (0 if none was recording).
+  int end_recording() {
+    const int pool = recording_;
+    recording_ = 0;
+    return pool;
+  }
   bool recording() const { return recording_ != 0; }
   // The graph `pool` is gone: its free blocks go to the shared cache.
   void release_pool(int pool) {

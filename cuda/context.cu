@@ -138,7 +138,7 @@ class CachingAllocator final : public DeviceInterface {
     synchronize(index);  // errors of earlier work surface here, not inside the recording
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      recording_pool_ = cache_.begin_recording();
+      cache_.begin_recording();
     }
     check(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed), "CapturedStep: begin capture");
   }
@@ -191,17 +191,13 @@ class CachingAllocator final : public DeviceInterface {
   }
   int stop_recording() {
     std::lock_guard<std::mutex> lock(mutex_);
-    cache_.end_recording();
-    const int pool = recording_pool_;
-    recording_pool_ = 0;
-    return pool;
+    return cache_.end_recording();
   }
   void release_graph_pool(int pool) {
     std::lock_guard<std::mutex> lock(mutex_);
     cache_.release_pool(pool);
   }
   BlockCache cache_;
-  int recording_pool_ = 0;
   std::mutex mutex_;
 };
 

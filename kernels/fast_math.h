@@ -18,6 +18,18 @@ inline float exp2_integer(float k) {
   return out;
 }
 
+// k!, exact in float for k <= 13.
+constexpr float factorial(int k) { return k <= 1 ? 1.0f : static_cast<float>(k) * factorial(k - 1); }
+
+// sum over k in [First, Last] of x^(k - First) / k!, in Horner form (the bounds are
+// constants: the loop unrolls into the chain of multiply-adds, constants folded).
+template <int First, int Last>
+inline float inverse_factorial_series(float x) {
+  float sum = 1.0f / factorial(Last);
+  for (int k = Last - 1; k >= First; --k) sum = 1.0f / factorial(k) + x * sum;
+  return sum;
+}
+
 // e^y - 1 for |y| <= 20, both ways computed and one selected (no branch to stop a loop
 // vectorising):
 //  - |y| < 1: the Taylor series to y^11 in Horner form (the first term left out,
@@ -27,33 +39,14 @@ inline float exp2_integer(float k) {
 //    r^7 (0.35^8 / 8! = 6e-9), then minus one, which for |y| >= 1 magnifies the relative
 //    error by at most e / (e - 1).
 inline float expm1_bounded(float y) {
-  float p = 1.0f / 39916800;  // 1/11!
-  p = 1.0f / 3628800 + y * p;
-  p = 1.0f / 362880 + y * p;
-  p = 1.0f / 40320 + y * p;
-  p = 1.0f / 5040 + y * p;
-  p = 1.0f / 720 + y * p;
-  p = 1.0f / 120 + y * p;
-  p = 1.0f / 24 + y * p;
-  p = 1.0f / 6 + y * p;
-  p = 0.5f + y * p;
-  p = 1.0f + y * p;
-  const float series = y * p;
+  const float series = y * inverse_factorial_series<1, 11>(y);  // y + y^2/2! + ... + y^11/11!
 
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2High = 0.693145751953125f, kLn2Low = 1.42860682030941723212e-6f;
   constexpr float kRound = 12582912.0f;  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const float k = (y * kLog2e + kRound) - kRound;
   const float r = (y - k * kLn2High) - k * kLn2Low;
-  float q = 1.0f / 5040;
-  q = 1.0f / 720 + r * q;
-  q = 1.0f / 120 + r * q;
-  q = 1.0f / 24 + r * q;
-  q = 1.0f / 6 + r * q;
-  q = 0.5f + r * q;
-  q = 1.0f + r * q;
-  q = 1.0f + r * q;
-  const float exponential = q * exp2_integer(k) - 1.0f;
+  const float exponential = inverse_factorial_series<0, 7>(r) * exp2_integer(k) - 1.0f;  // e^r 2^k - 1
 
   const float magnitude = y < 0 ? -y : y;
   return magnitude < 1.0f ? series : exponential;

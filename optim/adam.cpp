@@ -44,6 +44,7 @@ void Adam::step() {
                              options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
                              options_.decoupled_weight_decay);
     p.storage().bump_version();
+    steps_.storage().bump_version();  // the kernel counted in it
   }
 }
 
