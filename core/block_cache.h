@@ -46,6 +46,9 @@ class BlockCache {
     if (recording_ != 0) owner_[block] = recording_;
   }
   // A block freed by its tensor: to its graph's pool while that graph lives, else shared.
+  // A block of no live graph freed while one records joins the recording's pool: the
+  // step may have read it before freeing it (a tensor made before the recording and
+  // replaced in the step), and its replays read it at the same address.
   void give_back(void* block, std::size_t size) {
     auto it = owner_.find(block);
     if (it != owner_.end()) {
@@ -55,6 +58,11 @@ class BlockCache {
         return;
       }
       owner_.erase(it);
+    }
+    if (recording_ != 0) {
+      owner_[block] = recording_;
+      pools_.at(recording_).emplace(size, block);
+      return;
     }
     shared_.emplace(size, block);
   }

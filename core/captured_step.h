@@ -8,7 +8,9 @@
 // What a captured step requires (the first is checked on every device whenever the step
 // runs after its first run: a clear error names what broke it):
 //  - nothing inside it waits for the device: no item(), to_vector() or copy between host
-//    and device. A graph replays device work only; read results after run().
+//    and device, and no tensor made from host values (from_vector, a random draw: a
+//    replay would reuse the first values). A graph replays device work only; read
+//    results after run(), draw random inputs before it.
 //  - inputs come in through tensors made before the first run() and filled (copy_) before
 //    each run(); outputs leave through tensors made before and copy_'d into inside the
 //    step. Tensors made inside the step live in the graph's own memory.

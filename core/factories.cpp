@@ -1,6 +1,7 @@
 // Factories: tensors made from a shape and a value, a range, or host values.
 #include <cmath>
 
+#include "core/captured_step.h"
 #include "core/tensor.h"
 
 namespace sg {
@@ -11,6 +12,9 @@ void check_shape(const Shape& shape, const char* op) { checked_numel(shape, op);
 // Makes a CPU tensor from host values converted to `options.dtype`, then moves it.
 template <class Src>
 Tensor from_host(const std::vector<Src>& values, const Shape& shape, TensorOptions options) {
+  // Refused on every device, so that a CPU run of a captured step finds what a GPU
+  // recording would: values made on the host are not part of the device's work.
+  check_not_capturing("a tensor made from host values (from_vector, tensor(), a random draw)");
   check_shape(shape, "from_vector");
   SG_CHECK(shape_numel(shape) == static_cast<int64_t>(values.size()), "from_vector: ", values.size(),
            " values do not fill shape ", shape_str(shape), " (", shape_numel(shape), " elements)");

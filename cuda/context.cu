@@ -140,7 +140,12 @@ class CachingAllocator final : public DeviceInterface {
       std::lock_guard<std::mutex> lock(mutex_);
       cache_.begin_recording();
     }
-    check(cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed), "CapturedStep: begin capture");
+    const cudaError_t began = cudaStreamBeginCapture(stream(), cudaStreamCaptureModeRelaxed);
+    if (began != cudaSuccess) {  // the allocator must not stay in recording mode
+      cudaGetLastError();
+      release_graph_pool(stop_recording());
+      check(began, "CapturedStep: begin capture");
+    }
   }
   void* end_capture(int index) override {
     select(index);

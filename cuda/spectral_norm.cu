@@ -10,6 +10,7 @@
 // repeats exactly.
 #include <cmath>
 
+#include "core/captured_step.h"
 #include "cuda/backend.h"
 #include "cuda/context.cuh"
 
@@ -42,7 +43,8 @@ __device__ T block_sum(T x, T* shared) {
 }
 
 // True in exactly one block: the last of the grid to get here. Its reads of the other
-// blocks' global writes are safe (the fence orders them before the count).
+// blocks' global writes are safe: each block fences its writes before it counts, and the
+// last block fences after it has seen the full count, before any of its threads reads.
 __device__ bool last_block_done(unsigned* counter) {
   __shared__ bool last;
   __threadfence();
@@ -50,7 +52,10 @@ __device__ bool last_block_done(unsigned* counter) {
   if (threadIdx.x == 0) {
     const unsigned done = atomicAdd(counter, 1u);
     last = done == gridDim.x - 1;
-    if (last) *counter = 0;  // ready for the next launch
+    if (last) {
+      *counter = 0;  // ready for the next launch
+      __threadfence();
+    }
   }
   __syncthreads();
   return last;
@@ -129,13 +134,15 @@ __global__ void sn_rank_one_update(const T* g, const T* u, const T* v, const T* 
 
 // Two zeroed counters for last_block_done (one per kernel that uses it), made when the
 // fast table is built, before any capture: the kernels set them back to zero
-// themselves, and the one stream orders every use.
+// themselves, and the one stream orders every use (a second stream, or a graph with
+// branches, would need a pair per stream).
 unsigned* spectral_norm_counters() {
   static unsigned* counters = [] {
+    check_not_capturing("making the spectral-norm kernels' counters");
     void* p = nullptr;
     check(cudaMalloc(&p, 2 * sizeof(unsigned)), "spectral norm counters");
-    check(cudaMemset(p, 0, 2 * sizeof(unsigned)), "spectral norm counters");
-    check(cudaDeviceSynchronize(), "spectral norm counters");
+    check(cudaMemsetAsync(p, 0, 2 * sizeof(unsigned), stream()), "spectral norm counters");
+    check(cudaStreamSynchronize(stream()), "spectral norm counters");
     return static_cast<unsigned*>(p);
   }();
   return counters;
@@ -172,6 +179,8 @@ Tensor sn_backward_rank_one(const Tensor& grad, const Tensor& w_sn, const Tensor
   Tensor f = factor.contiguous();
   Tensor out = empty_like(g);
   const int64_t h = uc.numel(), width = vc.numel(), n = g.numel();
+  SG_CHECK(h * width == n && w.numel() == n, "spectral_norm_backward: expected a gradient of ", h, "x", width,
+           " = ", h * width, " elements (u by v) and W_sn of the same size, got ", n, " and ", w.numel());
   if (n == 0) return out;
   const unsigned sum_blocks = static_cast<unsigned>(std::min<int64_t>(1024, (n + kBlockSums - 1) / kBlockSums));
   Tensor partials = empty({sum_blocks}, {g.dtype(), g.device(), false});

@@ -46,6 +46,19 @@ void check_term(const Tensor& weight, const SigmaTerm& term) {
            m.shape()[1], "], got ", shape_str(term.u.shape()), " and ", shape_str(term.v.shape()));
 }
 
+// Checked here, once for every path: the fast kernels index u and v by M's shape.
+void check_power_iteration_args(const Tensor& m, const Tensor& u, const Tensor& v, int iterations) {
+  SG_CHECK(m.dim() == 2, "power_iteration: expected a matrix, got shape ", shape_str(m.shape()));
+  SG_CHECK(iterations >= 0, "power_iteration: expected iterations >= 0, got ", iterations);
+  SG_CHECK(u.dim() == 1 && u.shape()[0] == m.shape()[0] && v.dim() == 1 && v.shape()[0] == m.shape()[1],
+           "power_iteration: for a ", m.shape()[0], "x", m.shape()[1], " matrix, expected u of shape [", m.shape()[0],
+           "] and v of shape [", m.shape()[1], "], got ", shape_str(u.shape()), " and ", shape_str(v.shape()));
+  SG_CHECK(u.dtype() == m.dtype() && v.dtype() == m.dtype() && u.device() == m.device() && v.device() == m.device(),
+           "power_iteration: expected u and v of the matrix's dtype and device (", dtype_name(m.dtype()), " on ",
+           m.device().str(), "), got ", dtype_name(u.dtype()), " on ", u.device().str(), " and ", dtype_name(v.dtype()),
+           " on ", v.device().str());
+}
+
 }  // namespace
 
 Tensor sn_matrix(const Tensor& weight, int64_t dim) {
@@ -71,6 +84,8 @@ Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim
 Tensor power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps) {
   NoGradGuard no_grad;
   Tensor m = matrix.detach();
+  check_power_iteration_args(m, u, v, iterations);
+  if (iterations == 0) return sn_sigma_tensor(m, u, v);  // nothing refined: the pair's own estimate
   const FastKernels* fast = fast_kernels_with(m.device(), &FastKernels::power_iteration);
   if (fast && m.numel() > 0 && m.is_contiguous() && u.is_contiguous() && v.is_contiguous()) {
     Tensor sigma = fast->power_iteration(m, u, v, iterations, eps);

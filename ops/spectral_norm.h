@@ -36,7 +36,8 @@ Tensor sn_unflatten(const Tensor& matrix, const Shape& weight_shape, int64_t dim
 
 // k power-iteration steps on u, v in place (no graph), in the order u then v. Returns
 // sigma = u . (M v) for the final pair as a 0-d tensor on the matrix's device, read off
-// the last step's ||M^T u|| (no extra pass over M).
+// the last step's ||M^T u|| (no extra pass over M). k = 0 changes nothing and returns
+// u . (M v) for the pair as it is.
 Tensor power_iteration(const Tensor& matrix, Tensor& u, Tensor& v, int iterations, double eps = 1e-12);
 // u . (M v) as a 0-d tensor on the matrix's device (no graph), and as a double.
 Tensor sn_sigma_tensor(const Tensor& matrix, const Tensor& u, const Tensor& v);

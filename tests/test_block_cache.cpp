@@ -48,6 +48,20 @@ TEST_CASE("block cache: a shared block taken while recording becomes the graph's
   CHECK(cache.take(1024) == nullptr);
 }
 
+TEST_CASE("block cache: a block made before the recording and freed during it stays with the graph") {
+  BlockCache cache;
+  void* before = block(6);  // e.g. a state tensor that the step reads, then replaces
+  const int pool = cache.begin_recording();
+  cache.give_back(before, 2048);
+  CHECK(cache.pool_blocks(pool) == 1);
+  CHECK(cache.shared_blocks() == 0);
+  cache.end_recording();
+  CHECK(cache.take(2048) == nullptr);  // the replays still read it: eager work must not get it
+  CHECK(cache.drain_shared().empty());  // nor may running out of memory free it
+  cache.release_pool(pool);
+  CHECK(cache.take(2048) == before);  // the graph is gone
+}
+
 TEST_CASE("block cache: releasing a graph's pool returns its free blocks and, later, its held ones") {
   BlockCache cache;
   const int pool = cache.begin_recording();

@@ -98,6 +98,20 @@ TEST_CASE("captured step: to_vector and synchronize inside the step are refused,
   CHECK_THROWS_WITH(sync_step.run(), doctest::Contains("synchronize() inside a captured step"));
 }
 
+TEST_CASE("captured step: host values made inside the step are refused on the CPU too, as a GPU would refuse them") {
+  // On a GPU, from_vector and a random draw upload host values: a replay would reuse the
+  // first upload's values. The CPU has no upload to catch, so the factories refuse.
+  Generator rng(1);
+  CapturedStep vector_step(Device::cpu(), [&] { (void)from_vector(std::vector<double>{1, 2}); });
+  vector_step.run();
+  CHECK_THROWS_WITH(vector_step.run(), doctest::Contains("made from host values (from_vector, tensor(), a random "
+                                                         "draw) inside a captured step"));
+  CapturedStep draw_step(Device::cpu(), [&] { (void)randn({4}, rng); });
+  draw_step.run();
+  CHECK_THROWS_WITH(draw_step.run(), doctest::Contains("inside a captured step"));
+  CHECK(from_vector(std::vector<double>{1, 2}).numel() == 2);  // outside a step, as ever
+}
+
 TEST_CASE("captured step: an SN discriminator's Adam steps through it equal the eager steps bit for bit") {
   check_recorded_equals_eager();
 }

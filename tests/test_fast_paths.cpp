@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <functional>
+#include <optional>
 
 #include "kernels/fast_math.h"
 #include "kernels/kernels.h"
@@ -145,6 +146,42 @@ TEST_CASE("power iteration: the GEMV kernel on the buffers equals the tensor-op 
   const double exact = exact_top_singular(m);
   CHECK(sigma_fast.item() <= exact * (1 + 1e-12));
   CHECK(sigma_fast.item() > 0.5 * exact);
+}
+
+TEST_CASE("power iteration: zero steps leave u and v as they are and give u . (M v), on both paths") {
+  Tensor m = random_tensor({4, 3}, 14).detach();
+  Generator gen(15);
+  Tensor u = randn({4}, gen, {DType::Float64}), v = randn({3}, gen, {DType::Float64});
+  const std::vector<double> u_before = u.to_vector<double>(), v_before = v.to_vector<double>();
+  // u . (M v) summed here by hand over the entries: sum_ij u_i M_ij v_j.
+  const std::vector<double> mv = m.to_vector<double>();
+  double expected = 0;
+  for (std::size_t i = 0; i < 4; ++i)
+    for (std::size_t j = 0; j < 3; ++j) expected += u_before[i] * mv[i * 3 + j] * v_before[j];
+  CHECK(power_iteration(m, u, v, 0).item() == doctest::Approx(expected).epsilon(1e-14));
+  {
+    ReferencePathGuard textbook;
+    CHECK(power_iteration(m, u, v, 0).item() == doctest::Approx(expected).epsilon(1e-14));
+  }
+  CHECK(u.to_vector<double>() == u_before);
+  CHECK(v.to_vector<double>() == v_before);
+}
+
+TEST_CASE("power iteration: vectors of the wrong length or dtype are refused on both paths, naming the shapes") {
+  Tensor m = random_tensor({4, 3}, 16).detach();
+  Tensor u = ones({4}, {DType::Float64}), v = ones({3}, {DType::Float64});
+  Tensor short_v = ones({2}, {DType::Float64}), float_u = ones({4}, {DType::Float32});
+  for (bool textbook : {false, true}) {
+    CAPTURE(textbook);
+    std::optional<ReferencePathGuard> guard;
+    if (textbook) guard.emplace();
+    CHECK_THROWS_WITH_AS(power_iteration(m, u, short_v, 1), doctest::Contains("for a 4x3 matrix, expected u of shape "
+                                                                              "[4] and v of shape [3], got [4] and [2]"),
+                         Error);
+    CHECK_THROWS_WITH_AS(power_iteration(m, float_u, v, 1), doctest::Contains("expected u and v of the matrix's dtype"),
+                         Error);
+    CHECK_THROWS_WITH_AS(power_iteration(m, u, v, -1), doctest::Contains("expected iterations >= 0, got -1"), Error);
+  }
 }
 
 TEST_CASE("spectral_normalize's backward: the two-pass rank-one kernel equals the composed backward") {

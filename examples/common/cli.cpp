@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include <CLI/CLI.hpp>
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>

@@ -2,10 +2,15 @@
 // What every example's command line shares: integers parsed with a message that names
 // the option, validators whose messages read well, an output directory proven writable
 // before training, and a main() that turns any failure into one line and exit code 1.
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <string>
+
+// Declared only: CLI11 is a large header, and most files that include this one never
+// parse a command line (the mains and the .cpp include <CLI/CLI.hpp> themselves).
+namespace CLI {
+class Validator;
+}  // namespace CLI
 
 namespace sg::examples {
 

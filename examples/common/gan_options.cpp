@@ -1,5 +1,7 @@
 #include "gan_options.h"
 
+#include <CLI/CLI.hpp>
+
 #include "cli.h"
 #include "gan_spectral_norm.h"
 #include "core/error.h"

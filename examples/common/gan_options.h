@@ -1,12 +1,17 @@
 #pragma once
 // The MNIST GAN's settings: every command-line flag of examples/mnist_gan, its default,
 // and which of them a resumed run must share with the run that wrote the checkpoint.
-#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/device.h"
+
+// Declared only: CLI11 is a large header, and most files that include this one never
+// parse a command line (the mains and the .cpp include <CLI/CLI.hpp> themselves).
+namespace CLI {
+class App;
+}  // namespace CLI
 
 namespace sg::examples {
 
