@@ -53,15 +53,14 @@ struct Checks {
   }
 };
 
-std::atomic<Checks*> made{nullptr};
+// Made by the first check queued and never freed (kernels may still write the slot at
+// exit); null until then, so that a wait with no check behind it costs one load.
+std::atomic<Checks*> instance{nullptr};
+std::once_flag made;
 
 Checks& checks() {
-  static Checks* instance = [] {
-    Checks* c = new Checks;  // never freed: kernels may still write the slot at exit
-    made.store(c);
-    return c;
-  }();
-  return *instance;
+  std::call_once(made, [] { instance.store(new Checks); });
+  return *instance.load();
 }
 
 }  // namespace
@@ -78,8 +77,9 @@ void require_positive_finite(const Tensor& value, const std::string& what) {
 }
 
 void raise_deferred_errors() {
-  if (!made.load()) return;  // no check was ever queued
-  Checks& c = checks();
+  Checks* made_checks = instance.load();
+  if (!made_checks) return;  // no check was ever queued
+  Checks& c = *made_checks;
   volatile FailedCheck* slot = c.host;
   const int number = slot->number;
   if (number == 0) return;
