@@ -39,6 +39,8 @@ def main():
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--cuda-graph", action="store_true", help="capture the iteration as one CUDA graph")
+    p.add_argument("--profile", action="store_true",
+                   help="after timing, profile 10 iterations and print the ops by self CPU time, per input shape")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default); "
                    "OpenBLAS's own count comes from OPENBLAS_NUM_THREADS")
     a = p.parse_args()
@@ -104,6 +106,13 @@ def main():
           f"{' cuda-graph' if a.cuda_graph else ''} batch={a.batch} "
           f"threads={torch.get_num_threads()}: "
           f"min {ms[0]:.3f} median {ms[len(ms) // 2]:.3f} max {ms[-1]:.3f} ms/iteration ({a.iters} timed)")
+    if a.profile:  # where PyTorch's time goes (bench/README.md quotes its convolutions)
+        with torch.profiler.profile(record_shapes=True) as prof:
+            for _ in range(10):
+                iteration()
+        print("per 10 iterations:")
+        print(prof.key_averages(group_by_input_shape=True).table(sort_by="self_cpu_time_total", row_limit=12,
+                                                                 max_name_column_width=32, max_shapes_column_width=60))
 
 
 if __name__ == "__main__":

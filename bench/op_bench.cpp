@@ -75,6 +75,7 @@ int main(int argc, char** argv) {
       {"conv_transpose2d", "[64,64,14,14] * [64,1,4,4] s2 p1", [&] { return conv_transpose2d(x_g2, w_g2, b_g2, 2, 1); }},
       {"batch_norm", "[64,64,14,14] training", [&] { return batch_norm(x_bn, mean, var, gamma, beta, true, 0.1, 1e-5); }},
       {"leaky_relu", "[64,64,14,14]", [&] { return leaky_relu(x_bn, 0.2); }},
+      {"tanh", "[64,784] (the MLP G's output)", [&] { return tanh(x_mlp); }},
       {"spectral_norm", "Linear 784->512 weight (power iteration + W/sigma)", [&] { return sn_layer.param("weight"); }},
       {"Linear layer", "784->512, x [64,784]", [&] { return plain_layer(x_mlp); }},
       {"Linear layer + SN", "784->512, x [64,784] (power iteration + sn_linear)", [&] { return sn_layer(x_mlp); }},

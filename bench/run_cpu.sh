@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 iters=${1:-50}
 # glibc's malloc gives large freed blocks back to the kernel (munmap, trim), so a program
 # that frees and reallocates big tensors every op takes page faults every op; on this
-# virtual machine they cost PyTorch 3x on the MLP-GAN (70 ms against 19 ms an iteration).
+# virtual machine they cost PyTorch 2.2-3.3x on 1 thread (bench/README.md, "The peer's allocator").
 # Both programs run with malloc told to keep freed memory, which gives the peer its best
 # figure (sigmagrad's own CPU allocator keeps its blocks anyway: core/storage.cpp).
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736

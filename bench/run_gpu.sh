@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything issue 16 needs a GPU for, in one run (about 10 minutes on one H200), logged
+# Everything issue 16 needs a GPU for, in one run (meant to fit in 10 minutes on one H200), logged
 # to ${OUT:-out/gpu}/gpu_check.log:
 #   1. build with CUDA (scripts/build.sh), unless build/ is already there;
 #   2. the CUDA test cases (tests/test_cuda.cpp: the fused SN kernels against the textbook

@@ -11,10 +11,11 @@
 // of kernels/pointwise.h); their device choice is in kernels/kernels.cpp too.
 //
 // Some ops have a textbook computation that runs on every device (written in the op's
-// own file) and, on the CPU, a faster kernel for the same maths: those are the
-// FastKernels. An op uses one when fast_kernels_for(device) offers it; ReferencePathGuard
-// turns them all off, which is how tests/test_fast_paths.cpp pins each fast kernel to
-// the textbook computation on every machine.
+// own file) and, on the CPU (and for spectral norm on CUDA), a faster kernel for the
+// same maths: those are the FastKernels. An op uses one when fast_kernels_for(device)
+// offers it; ReferencePathGuard turns them all off, which is how
+// tests/test_fast_paths.cpp pins each CPU fast kernel to the textbook computation on
+// every machine (tests/test_cuda.cpp pins the CUDA ones on a GPU).
 #include <cstddef>
 #include <string>
 #include <vector>
