@@ -3,7 +3,9 @@
 // it was given are never handed to anyone else while it lives.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "core/block_cache.h"
 
@@ -86,10 +88,41 @@ TEST_CASE("block cache: two recordings at once are refused, and the pools of two
   cache.end_recording();
   const int second = cache.begin_recording();
   CHECK(second != first);
-  CHECK(cache.take(512) == nullptr);  // not the first graph's block, even freed:
-  cache.give_back(block(5), 512);
-  CHECK(cache.pool_blocks(first) == 1);
-  CHECK(cache.take(512) == nullptr);
+  cache.give_back(block(5), 512);  // the first graph's block, freed while the second records:
+  CHECK(cache.pool_blocks(first) == 1);  // back to the first graph's pool,
+  CHECK(cache.take(512) == nullptr);     // not handed to the second
   cache.end_recording();
   CHECK(cache.drain_all().size() == 1);
+}
+
+TEST_CASE("block cache: a block of a graph that is gone, freed while another records, joins the recording") {
+  BlockCache cache;
+  const int first = cache.begin_recording();
+  void* p = block(7);
+  cache.adopt(p);  // the first graph's, held by a tensor
+  cache.end_recording();
+  cache.release_pool(first);  // the first graph is gone; p is still held
+  const int second = cache.begin_recording();
+  cache.give_back(p, 512);  // freed inside the second recording, which may have read it
+  CHECK(cache.pool_blocks(second) == 1);
+  CHECK(cache.shared_blocks() == 0);
+  cache.end_recording();
+  CHECK(cache.take(512) == nullptr);
+}
+
+TEST_CASE("block cache: drain_all returns every free block once, shared or pooled, and none still held") {
+  BlockCache cache;
+  cache.give_back(block(8), 512);  // shared
+  const int pool = cache.begin_recording();
+  void* pooled = block(9);
+  void* held = block(10);
+  cache.adopt(pooled);
+  cache.adopt(held);
+  cache.give_back(pooled, 1024);  // free, in the live graph's pool
+  cache.end_recording();
+  std::vector<void*> drained = cache.drain_all();
+  std::sort(drained.begin(), drained.end());
+  CHECK(drained == std::vector<void*>{block(8), block(9)});  // not `held`: a tensor still has it
+  CHECK(cache.drain_all().empty());                          // each block once: no double free at exit
+  CHECK(cache.pool_blocks(pool) == 0);
 }

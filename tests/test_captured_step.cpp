@@ -73,6 +73,102 @@ void check_recorded_equals_eager() {
 
 }  // namespace
 
+namespace {
+
+// A stand-in for a device with graphs, put in CUDA's place for one test: it counts what
+// CapturedStep asks of it. Nothing is recorded; a "replay" is a count.
+struct GraphDeviceSpy final : DeviceInterface {
+  int begins = 0, ends = 0, aborts = 0, replays = 0, destroys = 0;
+  int graph = 0;  // the address stands for the recorded graph
+  void* allocate(std::size_t, int) override { return nullptr; }
+  void deallocate(void*, std::size_t, int) override {}
+  void copy_from_host(void*, const void*, std::size_t, int) override {}
+  void copy_to_host(void*, const void*, std::size_t, int) override {}
+  void copy_within(void*, const void*, std::size_t, int) override {}
+  bool can_capture() const override { return true; }
+  void begin_capture(int) override { ++begins; }
+  void* end_capture(int) override {
+    ++ends;
+    return &graph;
+  }
+  void abort_capture(int) override { ++aborts; }
+  void replay(void* recorded, int) override {
+    CHECK(recorded == &graph);
+    ++replays;
+  }
+  void destroy_graph(void* recorded, int) override {
+    CHECK(recorded == &graph);
+    ++destroys;
+  }
+};
+
+// Registers `spy` as the CUDA device for its lifetime, then puts back what was there.
+struct SpyAsCuda {
+  DeviceInterface* saved;
+  explicit SpyAsCuda(DeviceInterface* spy)
+      : saved(device_available(DeviceType::CUDA) ? &device_interface(DeviceType::CUDA) : nullptr) {
+    register_device_interface(DeviceType::CUDA, spy);
+  }
+  ~SpyAsCuda() { register_device_interface(DeviceType::CUDA, saved); }
+};
+
+}  // namespace
+
+TEST_CASE("captured step: the first run is eager, the second records and replays, later runs only replay") {
+  GraphDeviceSpy spy;
+  SpyAsCuda as_cuda(&spy);
+  int calls = 0;
+  bool checked = false;
+  {
+    CapturedStep step(Device::cuda(), [&] {
+      ++calls;
+      checked = capturing_step();
+    });
+    step.run();
+    CHECK(calls == 1);
+    CHECK_FALSE(checked);  // the warm-up runs unchecked
+    CHECK(spy.begins == 0);
+    CHECK_FALSE(step.recorded());
+    step.run();  // recorded (the step runs once, checked, between begin and end), then replayed
+    CHECK(calls == 2);
+    CHECK(checked);
+    CHECK((spy.begins == 1 && spy.ends == 1 && spy.replays == 1));
+    CHECK(step.recorded());
+    step.run();
+    step.run();
+    CHECK(calls == 2);  // a replay does not call the step
+    CHECK(spy.replays == 3);
+    CHECK(spy.begins == 1);
+    step.reset();  // forgets the graph: the next run records again
+    CHECK(spy.destroys == 1);
+    CHECK_FALSE(step.recorded());
+    step.run();
+    CHECK(calls == 3);
+    CHECK((spy.begins == 2 && spy.replays == 4));
+  }
+  CHECK(spy.destroys == 2);  // the destructor destroyed the second graph
+  CHECK(spy.aborts == 0);
+}
+
+TEST_CASE("captured step: a step that throws while recording is aborted, leaves no graph, and records next time") {
+  GraphDeviceSpy spy;
+  SpyAsCuda as_cuda(&spy);
+  bool fail = false;
+  CapturedStep step(Device::cuda(), [&] { SG_CHECK(!fail, "the step failed"); });
+  step.run();  // warm-up
+  fail = true;
+  CHECK_THROWS_WITH(step.run(), doctest::Contains("the step failed"));
+  CHECK(spy.aborts == 1);
+  CHECK(spy.ends == 0);
+  CHECK(spy.replays == 0);
+  CHECK_FALSE(step.recorded());
+  CHECK_FALSE(capturing_step());
+  fail = false;
+  step.run();
+  CHECK((spy.begins == 2 && spy.ends == 1 && spy.replays == 1));
+  CHECK(step.recorded());
+}
+
 TEST_CASE("captured step: after the first (warm-up) run, reading a value inside the step is a clear error") {
   Tensor x = ones({3});
   bool fail = true;
@@ -129,6 +225,8 @@ TEST_CASE("require_positive_finite: the CPU reports a zero, negative or non-fini
   CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(-2.0, {DType::Float64}), "x"),
                     doctest::Contains("x is -2"));
   CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(std::nan("")), "y"), doctest::Contains("y is nan"));
+  CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(INFINITY), "z"), doctest::Contains("z is inf"));
+  CHECK_THROWS_WITH(cpu.require_positive_finite(scalar_tensor(-INFINITY), "w"), doctest::Contains("w is -inf"));
 }
 
 TEST_CASE("spectral_normalize refuses a weight whose sigma estimate is zero, naming its shape") {

@@ -268,18 +268,49 @@ TEST_CASE("cuda: the fused power iteration and SN backward equal the textbook co
         CHECK(std::abs(sigma_fast.item() - sigma_ref.item()) <= tol * std::abs(sigma_ref.item()));
         CHECK(max_abs(u_fast - u_ref) <= tol * 10);
         CHECK(max_abs(v_fast - v_ref) <= tol * 10);
-        // The backward through sigma for this weight, fused and composed.
-        Tensor w_fast = m.detach().requires_grad_(true), w_ref = m.detach().requires_grad_(true);
-        Tensor g = randn(shape, gen, {dtype, kCuda});
-        sum(mul(spectral_normalize(w_fast, {SigmaTerm{0, u_fast, v_fast, 1.0}}, 1.0, SNBackward::ThroughSigma), g))
-            .backward();
-        {
-          ReferencePathGuard textbook;
-          sum(mul(spectral_normalize(w_ref, {SigmaTerm{0, u_fast, v_fast, 1.0}}, 1.0, SNBackward::ThroughSigma), g))
-              .backward();
-        }
-        CHECK(max_abs(w_fast.grad() - w_ref.grad()) <= tol * (1 + max_abs(w_ref.grad())));
+        // The backward through sigma for this weight, fused and composed, with the scale
+        // and the term's weight (a BSN half) each away from 1.
+        for (double scale : {1.0, 0.7})
+          for (double term_weight : {1.0, 0.5}) {
+            INFO("scale " << scale << ", term weight " << term_weight);
+            Tensor w_fast = m.detach().requires_grad_(true), w_ref = m.detach().requires_grad_(true);
+            Tensor g = randn(shape, gen, {dtype, kCuda});
+            const std::vector<SigmaTerm> terms{SigmaTerm{0, u_fast, v_fast, term_weight}};
+            sum(mul(spectral_normalize(w_fast, terms, scale, SNBackward::ThroughSigma), g)).backward();
+            {
+              ReferencePathGuard textbook;
+              sum(mul(spectral_normalize(w_ref, terms, scale, SNBackward::ThroughSigma), g)).backward();
+            }
+            CHECK(max_abs(w_fast.grad() - w_ref.grad()) <= tol * (1 + max_abs(w_ref.grad())));
+          }
       }
+}
+
+TEST_CASE("cuda: the fused power iteration gives the same bits on every run" * doctest::skip(no_gpu())) {
+  // Every sum runs in a fixed order (a warp per row, a thread per column, block sums as
+  // fixed trees, read by the grid's last block whichever block that is): no atomics on
+  // values, so no run-to-run difference, whatever order the blocks finish in.
+  for (Shape shape : {Shape{128, 1024}, Shape{1, 6272}}) {
+    INFO(shape_str(shape));
+    Generator gen(12);
+    Tensor m = randn(shape, gen, {DType::Float32, kCuda});
+    Tensor u0 = randn({shape[0]}, gen, {DType::Float32, kCuda}), v0 = randn({shape[1]}, gen, {DType::Float32, kCuda});
+    std::vector<float> first_u, first_v;
+    float first_sigma = 0;
+    for (int run = 0; run < 50; ++run) {
+      Tensor u = u0.clone(), v = v0.clone();
+      const float sigma = static_cast<float>(power_iteration(m, u, v, 3, 1e-12).item());
+      if (run == 0) {
+        first_u = u.to_vector<float>();
+        first_v = v.to_vector<float>();
+        first_sigma = sigma;
+        continue;
+      }
+      CHECK(sigma == first_sigma);
+      CHECK(u.to_vector<float>() == first_u);
+      CHECK(v.to_vector<float>() == first_v);
+    }
+  }
 }
 
 TEST_CASE("cuda: a zero sigma is reported at the next wait for the device, with the check's message" *
@@ -342,7 +373,17 @@ TEST_CASE("cuda: a CapturedStep runs eagerly once, then records a graph and repl
   CapturedStep step(kCuda, [&] { y.copy_(mul(x, x)); });
   step.run();  // eager warm-up
   CHECK_FALSE(step.recorded());
-  step.run();  // recorded, then replayed
+  x.fill_(2.0);
+  step.run();  // recorded, then replayed: it reads x as it is now
+  CHECK(step.recorded());
+  CHECK(y.sum().item() == 16.0);  // 4 * 2^2
+  x.fill_(3.0);
+  step.run();  // replayed only
+  CHECK(y.sum().item() == 36.0);  // 4 * 3^2: the replay really ran, on the current input
+  step.reset();
+  CHECK_FALSE(step.recorded());
+  x.fill_(1.0);
+  step.run();  // records again
   CHECK(step.recorded());
   CHECK(y.sum().item() == 4.0);
 }

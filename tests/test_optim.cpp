@@ -100,6 +100,55 @@ TEST_CASE("parameters without a gradient are not stepped") {
   CHECK(opt.steps(1) == 0);
 }
 
+namespace {
+// Adam's update of a weight w with gradient w (L = w^2 / 2), from moments m, v at step t
+// (the equations of optim/adam.h in scalar form, defaults beta1 0.9, beta2 0.999, eps 1e-8).
+double adam_update(double w, double& m, double& v, int t, double lr) {
+  m = 0.9 * m + 0.1 * w;
+  v = 0.999 * v + 0.001 * w * w;
+  return w - lr * (m / (1 - std::pow(0.9, t))) / (std::sqrt(v / (1 - std::pow(0.999, t))) + 1e-8);
+}
+}  // namespace
+
+TEST_CASE("Adam counts steps per parameter: each one's bias correction uses its own count") {
+  Tensor a = scalar_param(1.0), b = scalar_param(1.0);
+  Adam opt({a, b}, {.lr = 0.1});
+  for (int k = 0; k < 2; ++k) {  // b alone, twice (a has no gradient)
+    opt.zero_grad();
+    sum(mul(b, b) * 0.5).backward();
+    opt.step();
+  }
+  opt.zero_grad();
+  sum(mul(a, a) * 0.5 + mul(b, b) * 0.5).backward();
+  opt.step();  // both
+  CHECK(opt.steps(0) == 1);
+  CHECK(opt.steps(1) == 3);
+  double wa = 1, ma = 0, va = 0, wb = 1, mb = 0, vb = 0;
+  wa = adam_update(wa, ma, va, 1, 0.1);
+  for (int t = 1; t <= 3; ++t) wb = adam_update(wb, mb, vb, t, 0.1);
+  CHECK(a.item() == doctest::Approx(wa).epsilon(1e-14));
+  CHECK(b.item() == doctest::Approx(wb).epsilon(1e-14));
+}
+
+TEST_CASE("Adam continues from a loaded step count: the next update is step count + 1") {
+  Tensor p = scalar_param(1.0), q = scalar_param(0.0);
+  Adam a({p}, {.lr = 0.1});
+  run(a, p, 7);
+  Adam b({q}, {.lr = 0.1});
+  b.load_state_dict(a.state_dict());
+  CHECK(b.steps(0) == 7);
+  // The state after 7 steps from w = 1, by hand; then step 8 from it.
+  double w = 1, m = 0, v = 0;
+  for (int t = 1; t <= 7; ++t) w = adam_update(w, m, v, t, 0.1);
+  {
+    NoGradGuard no_grad;
+    q.fill_(w);
+  }
+  const double expected = adam_update(w, m, v, 8, 0.1);
+  CHECK(run(b, q, 1)[0] == doctest::Approx(expected).epsilon(1e-13));
+  CHECK(b.steps(0) == 8);
+}
+
 TEST_CASE("an optimiser's state round-trips through its state dict") {
   Tensor p1 = scalar_param(1.0), p2 = scalar_param(1.0);
   Adam a({p1}, {.lr = 0.1}), b({p2}, {.lr = 0.1});

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "core/captured_step.h"
 #include "layers/layers.h"
 #include "layers/sn_policy.h"
 #include "layers/spectral_norm.h"
@@ -138,5 +139,29 @@ TEST_CASE("SN's on/off flag: enabled() follows a write to its buffer, not only s
   std::map<std::string, Tensor> state = layer.state_dict();
   state.at("weight_sn_on") = zeros_like(state.at("weight_sn_on"));
   layer.load_state_dict(state);
+  CHECK_FALSE(sn->enabled(layer));
+}
+
+// The other half: a flag that has not changed is not read again. Inside a captured step
+// every read of a value is refused, so a read would be an error there.
+TEST_CASE("SN's on/off flag: enabled() reads nothing while the flag is unchanged, and set_enabled reads nothing") {
+  Linear layer(4, 3);
+  auto sn = spectral_norm(layer);
+  CHECK(sn->enabled(layer));  // read once, here
+  bool seen = false;
+  CapturedStep step(Device::cpu(), [&] { seen = sn->enabled(layer); });
+  step.run();  // the warm-up (unchecked)
+  step.run();  // checked: no read
+  CHECK(seen);
+  sn->set_enabled(layer, false);  // known without a read
+  step.run();
+  CHECK_FALSE(seen);
+  {
+    NoGradGuard no_grad;  // written behind its back: the next enabled() must read it, and inside a step cannot
+    layer.buffer("weight_sn_on").fill_(1.0);
+  }
+  CHECK_THROWS_WITH(step.run(), doctest::Contains("inside a captured step"));
+  CHECK(sn->enabled(layer));  // outside the step the read is allowed and sees the write
+  layer.buffer("weight_sn_on") = zeros_like(layer.buffer("weight_sn_on"));  // a new buffer (a move, a load)
   CHECK_FALSE(sn->enabled(layer));
 }

@@ -21,6 +21,7 @@ std::vector<double> RecordedIteration::run(Device device, const Tensor& real, co
   z_d_.copy_(z_d);
   z_g_.copy_(z_g);
   step_->run();
+  ++runs_;
   return numbers_.to_vector<double>();
 }
 

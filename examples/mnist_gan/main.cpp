@@ -174,6 +174,9 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
     std::fflush(stdout);  // only now: a logged "epoch N:" line promises checkpoint N is on disk
   }
   metrics_csv.close();
+  if (o.cuda_graph)
+    std::printf("--cuda-graph: %lld iterations through the recorded step (%s)\n", static_cast<long long>(recorded.runs()),
+                recorded.replays_a_graph() ? "one CUDA graph, replayed" : "no graph here: run again under its checks");
   if (writes) plot_training(o.out, spectral_norm_layers(*gan.discriminator));
   return 0;
 }
