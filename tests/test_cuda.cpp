@@ -323,6 +323,25 @@ TEST_CASE("cuda: a zero sigma is reported at the next wait for the device, with 
   CHECK(ones({2}, {DType::Float32, kCuda}).sum().item() == 2.0);
 }
 
+TEST_CASE("cuda: a zero sigma met by a replayed graph is reported at the next wait, with the check's message" *
+          doctest::skip(no_gpu())) {
+  // The check's kernel is recorded with the number of its message; the message is kept for
+  // the life of the process, so a replay that fails it long after still names the weight.
+  Tensor w = ones({3, 4}, {DType::Float64, kCuda}), out = zeros({3, 4}, {DType::Float64, kCuda});
+  Tensor u = ones({3}, {DType::Float64, kCuda}), v = ones({4}, {DType::Float64, kCuda});
+  CapturedStep step(kCuda, [&] {
+    NoGradGuard no_grad;
+    out.copy_(spectral_normalize(w, {SigmaTerm{0, u, v, 1.0}}, 1.0, SNBackward::ThroughSigma));
+  });
+  step.run();
+  step.run();  // recorded and replayed: sigma = u . (W v) = 12
+  synchronize(kCuda);
+  CHECK(out.sum().item() == doctest::Approx(1.0));  // 12 entries of 1 / 12
+  w.fill_(0.0);
+  step.run();  // the same graph, now on a zero weight
+  CHECK_THROWS_WITH(synchronize(kCuda), doctest::Contains("sigma estimate for a weight of shape [3, 4] is 0"));
+}
+
 TEST_CASE("cuda: a training step replayed as a CUDA graph equals the eager steps" * doctest::skip(no_gpu())) {
   // D: Conv2d -> LeakyReLU -> Flatten -> Linear, SN on both, Adam; 5 steps each way.
   auto make = [] {
