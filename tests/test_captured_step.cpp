@@ -51,6 +51,10 @@ Tensor batch(int64_t step, double shift) {
 
 // Eager steps and the same steps through a CapturedStep (inputs copied into fixed
 // tensors, the loss copied out): the same parameters, SN vectors and losses, bit for bit.
+// On the CPU both sides run the same code, so what this pins is the recorded step's
+// contract: exactly one step per run(), inputs read as they are at each run(), and no
+// read-back anywhere in an SN + Adam step (the checked runs would refuse one). On a GPU,
+// tests/test_cuda.cpp compares a replayed graph with eager steps the same way.
 void check_recorded_equals_eager() {
   SmallDiscriminator eager(7), recorded(7);
   Tensor fixed_real = zeros({8, 6}), fixed_fake = zeros({8, 6}), fixed_loss = zeros({});
@@ -70,10 +74,6 @@ void check_recorded_equals_eager() {
   CHECK(recorded.adam->steps(0) == 4);
   CHECK_FALSE(step.recorded());  // the CPU has no graphs: the step ran again each time
 }
-
-}  // namespace
-
-namespace {
 
 // A stand-in for a device with graphs, put in CUDA's place for one test: it counts what
 // CapturedStep asks of it. Nothing is recorded; a "replay" is a count.
