@@ -128,25 +128,39 @@ TEST_CASE("linear: the bias-in-GEMM CPU kernel equals matmul plus bias, forward 
   check_fast_equals_reference([](const std::vector<Tensor>& in) { return linear(in[0], in[1], Tensor()); }, {x, w});
 }
 
-TEST_CASE("power iteration: the GEMV kernel on the buffers equals the tensor-op iteration, vectors and sigma") {
-  Tensor m = random_tensor({6, 9}, 10).detach();
-  Generator gen(11);
-  Tensor u0 = randn({6}, gen, {DType::Float64}), v0 = randn({9}, gen, {DType::Float64});
+namespace {
+// `iterations` steps of the CPU's GEMV kernel and of the tensor-op iteration from the same
+// random start on a random (h x w) matrix: the same vectors and sigma. Returns the
+// matrix and the fast path's final pair and sigma.
+struct PowerIterationRun {
+  Tensor m, u, v;
+  double sigma;
+};
+PowerIterationRun check_power_iteration_paths_agree(int64_t h, int64_t w, int iterations, uint64_t seed) {
+  Tensor m = random_tensor({h, w}, seed).detach();
+  Generator gen(seed + 1);
+  Tensor u0 = randn({h}, gen, {DType::Float64}), v0 = randn({w}, gen, {DType::Float64});
   Tensor u_fast = u0.clone(), v_fast = v0.clone(), u_ref = u0.clone(), v_ref = v0.clone();
-  Tensor sigma_fast = power_iteration(m, u_fast, v_fast, 5, 1e-12);
-  Tensor sigma_ref;
+  const double sigma_fast = power_iteration(m, u_fast, v_fast, iterations, 1e-12).item();
+  double sigma_ref = 0;
   {
     ReferencePathGuard textbook;
-    sigma_ref = power_iteration(m, u_ref, v_ref, 5, 1e-12);
+    sigma_ref = power_iteration(m, u_ref, v_ref, iterations, 1e-12).item();
   }
   CHECK(relative_difference(u_fast, u_ref) < 1e-12);
   CHECK(relative_difference(v_fast, v_ref) < 1e-12);
-  CHECK(sigma_fast.item() == doctest::Approx(sigma_ref.item()).epsilon(1e-12));
+  CHECK(sigma_fast == doctest::Approx(sigma_ref).epsilon(1e-12));
+  return {m, u_fast, v_fast, sigma_fast};
+}
+}  // namespace
+
+TEST_CASE("power iteration: the GEMV kernel on the buffers equals the tensor-op iteration, vectors and sigma") {
+  const PowerIterationRun run = check_power_iteration_paths_agree(6, 9, 5, 10);
   // Both are an estimate of the top singular value: after 5 steps from a random start it
   // is below the exact one (the Rayleigh quotient never exceeds it), and not far off.
-  const double exact = exact_top_singular(m);
-  CHECK(sigma_fast.item() <= exact * (1 + 1e-12));
-  CHECK(sigma_fast.item() > 0.5 * exact);
+  const double exact = exact_top_singular(run.m);
+  CHECK(run.sigma <= exact * (1 + 1e-12));
+  CHECK(run.sigma > 0.5 * exact);
 }
 
 TEST_CASE("power iteration: the GEMV kernel split across two threads equals the tensor-op iteration") {
@@ -156,21 +170,9 @@ TEST_CASE("power iteration: the GEMV kernel split across two threads equals the 
     Threads() { set_num_threads(2); }
     ~Threads() { set_num_threads(saved); }
   } two_threads;
-  Tensor m = random_tensor({64, 1024}, 17).detach();
-  Generator gen(18);
-  Tensor u0 = randn({64}, gen, {DType::Float64}), v0 = randn({1024}, gen, {DType::Float64});
-  Tensor u_fast = u0.clone(), v_fast = v0.clone(), u_ref = u0.clone(), v_ref = v0.clone();
-  Tensor sigma_fast = power_iteration(m, u_fast, v_fast, 3, 1e-12);
-  Tensor sigma_ref;
-  {
-    ReferencePathGuard textbook;
-    sigma_ref = power_iteration(m, u_ref, v_ref, 3, 1e-12);
-  }
-  CHECK(relative_difference(u_fast, u_ref) < 1e-12);
-  CHECK(relative_difference(v_fast, v_ref) < 1e-12);
-  CHECK(sigma_fast.item() == doctest::Approx(sigma_ref.item()).epsilon(1e-12));
+  const PowerIterationRun run = check_power_iteration_paths_agree(64, 1024, 3, 17);
   // sigma read off the last step equals u . (M v) for the final pair (ops/spectral_norm.h).
-  CHECK(sigma_fast.item() == doctest::Approx(sn_sigma(m, u_fast, v_fast)).epsilon(1e-12));
+  CHECK(run.sigma == doctest::Approx(sn_sigma(run.m, run.u, run.v)).epsilon(1e-12));
 }
 
 TEST_CASE("power iteration: a zero matrix gives u = v = 0 and sigma = 0 on both paths, not NaN") {
