@@ -15,10 +15,11 @@
 //    each run(); outputs leave through tensors made before and copy_'d into inside the
 //    step. Tensors made inside the step live in the graph's own memory.
 //  - a step that throws while recording leaves nothing recorded; the error is rethrown.
-//  - host values that change between steps are frozen when the step is recorded: a
-//    learning-rate schedule, an SN policy's switches, SGD's first-step flag. Call reset()
-//    after changing one; the next run() records again. Adam counts its steps on the
-//    device, so its bias corrections move on with each replay.
+//  - host values that change between steps are frozen when the step is recorded: an SN
+//    policy's switches, SGD's first-step flag. Call reset() after changing one; the next
+//    run() records again. The optimisers keep what changes on the device instead: Adam
+//    counts its steps there, so its bias corrections move on with each replay, and a
+//    learning rate set with set_lr() between runs is the one the next replay uses.
 //  - everything the step reads or writes (parameters, optimiser state, inputs, outputs)
 //    outlives the CapturedStep.
 #include <functional>

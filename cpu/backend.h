@@ -44,11 +44,11 @@ void avg_pool_forward(const Tensor& x, const Tensor& y, const PoolGeometry& geom
 void avg_pool_backward(const Tensor& grad, const Tensor& dx, const PoolGeometry& geometry);
 void nll_gather(const Tensor& log_probs, const Tensor& target, const Tensor& picked);  // cpu/loss.cpp
 void nll_scatter(const Tensor& grad, const Tensor& target, const Tensor& grad_in);
-void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, const Tensor& lr, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first);  // cpu/optim.cpp
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-               const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
-               bool decoupled);
+               const Tensor& step_count, const Tensor& lr, double beta1, double beta2, double eps,
+               double weight_decay, bool decoupled);
 
 // ---- fast kernels (FastKernels in kernels/kernels.h); tests/test_fast_paths.cpp pins each
 // to the textbook computation in its op's file --------------------------------------------------------

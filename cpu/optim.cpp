@@ -32,8 +32,9 @@ void adam_update(T* __restrict w, const T* __restrict grad, T* __restrict m, T* 
 
 }  // namespace
 
-void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, const Tensor& lr_value, double momentum,
               double dampening, double weight_decay, bool nesterov, bool first) {
+  const double lr = *lr_value.data<double>();
   dispatch_floating(param.dtype(), "SGD.step", [&](auto zero) {
     using T = decltype(zero);
     T* w = param.data<T>();
@@ -55,8 +56,9 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& buffer, dou
 }
 
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-               const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
-               bool decoupled) {
+               const Tensor& step_count, const Tensor& lr_value, double beta1, double beta2, double eps,
+               double weight_decay, bool decoupled) {
+  const double lr = *lr_value.data<double>();
   const auto t = static_cast<double>(++*step_count.data<int64_t>());
   const double bias1 = 1 - std::pow(beta1, t), bias2 = 1 - std::pow(beta2, t);
   dispatch_floating(param.dtype(), "Adam.step", [&](auto zero) {

@@ -85,14 +85,16 @@ struct Kernels {
   void (*nll_scatter)(const Tensor& grad, const Tensor& target, const Tensor& grad_in);
 
   // ---- optimisers (cpu/optim.cpp, cuda/optim.cu): one fused update per parameter tensor ---
-  void (*sgd_step)(const Tensor& param, const Tensor& grad, const Tensor& buffer, double lr, double momentum,
+  // lr: a 1-element float64 tensor on this device, read by the update itself (a captured
+  // step replayed later uses the learning rate set before the replay).
+  void (*sgd_step)(const Tensor& param, const Tensor& grad, const Tensor& buffer, const Tensor& lr, double momentum,
                    double dampening, double weight_decay, bool nesterov, bool first);
   // step_count: a 1-element int64 tensor on this device; the step adds one to it and uses
   // the new count t for the bias corrections 1 - beta^t, on the device (a captured step
   // replayed later counts on by itself).
   void (*adam_step)(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
-                    const Tensor& step_count, double lr, double beta1, double beta2, double eps, double weight_decay,
-                    bool decoupled);
+                    const Tensor& step_count, const Tensor& lr, double beta1, double beta2, double eps,
+                    double weight_decay, bool decoupled);
 };
 
 // Faster kernels for maths an op also writes out as its textbook computation. A null

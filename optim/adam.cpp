@@ -12,7 +12,7 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options) : Optimizer(std::mov
            "weight_decay >= 0, got lr=", options.lr, " eps=", options.eps, " weight_decay=", options.weight_decay);
   SG_CHECK(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1,
            "Adam: expected betas in [0, 1), got (", options.beta1, ", ", options.beta2, ")");
-  lr_ = options.lr;
+  set_lr(options.lr);
   for (const Tensor& p : params_) {
     exp_avg_.push_back(zeros_like(p));
     exp_avg_sq_.push_back(zeros_like(p));
@@ -40,8 +40,8 @@ void Adam::step() {
     if (steps_.device() != p.device()) steps_ = steps_.to(p.device());
     // The update of the header, one fused pass per tensor (cpu/optim.cpp, cuda/optim.cu);
     // it adds one to this parameter's step count first.
-    kernels_for(p).adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], steps_.narrow(0, static_cast<int64_t>(i), 1), lr_,
-                             options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
+    kernels_for(p).adam_step(p, g, exp_avg_[i], exp_avg_sq_[i], steps_.narrow(0, static_cast<int64_t>(i), 1),
+                             lr_on(p.device()), options_.beta1, options_.beta2, options_.eps, options_.weight_decay,
                              options_.decoupled_weight_decay);
     p.storage().bump_version();
     steps_.storage().bump_version();  // the kernel counted in it

@@ -1,6 +1,7 @@
 #include "optim/optimizer.h"
 
 #include "core/autograd.h"
+#include "core/captured_step.h"
 
 namespace sg {
 
@@ -22,7 +23,18 @@ void Optimizer::zero_grad() {
 
 void Optimizer::set_lr(double lr) {
   SG_CHECK(lr >= 0, "optimizer: expected a learning rate >= 0, got ", lr);
+  // Inside a recorded step the fill would be recorded with this value: every replay
+  // would set it again, and a rate set between replays would be lost.
+  check_not_capturing("set_lr() (a rate to set between runs)");
   lr_ = lr;
+  NoGradGuard no_grad;
+  if (!lr_tensor_.defined()) lr_tensor_ = full({1}, lr, {DType::Float64, params_[0].device()});
+  else lr_tensor_.fill_(lr);
+}
+
+const Tensor& Optimizer::lr_on(Device device) {
+  if (lr_tensor_.device() != device) lr_tensor_ = lr_tensor_.to(device);
+  return lr_tensor_;
 }
 
 void Optimizer::load_into(const char* optimizer, std::map<std::string, Tensor>& own,

@@ -21,6 +21,9 @@ class Optimizer {
   const std::vector<Tensor>& params() const { return params_; }
 
   double lr() const { return lr_; }
+  // The learning rate of the next step(). It is kept on the parameters' device too, where
+  // the update reads it, so a recorded step (core/captured_step.h) replayed later uses
+  // the rate set before each replay. Set it between steps, not inside a recorded one.
   void set_lr(double lr);
 
   // Per-parameter state as tensors named "<index>.<what>", e.g. "0.exp_avg".
@@ -32,8 +35,14 @@ class Optimizer {
   // Copies `state` into `own`, checking keys and shapes; names the optimiser in errors.
   static void load_into(const char* optimizer, std::map<std::string, Tensor>& own,
                         const std::map<std::string, Tensor>& state);
+  // The learning rate as a 1-element float64 tensor on `device` (moved there if the
+  // parameters were moved after this optimiser was made), for the update kernels.
+  const Tensor& lr_on(Device device);
   std::vector<Tensor> params_;
+
+ private:
   double lr_ = 1e-3;
+  Tensor lr_tensor_;
 };
 
 }  // namespace sg

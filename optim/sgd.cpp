@@ -11,7 +11,7 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options) : Optimizer(std::move(p
            " weight_decay=", options.weight_decay);
   SG_CHECK(!options.nesterov || (options.momentum > 0 && options.dampening == 0),
            "SGD: Nesterov momentum needs momentum > 0 and dampening 0");
-  lr_ = options.lr;
+  set_lr(options.lr);
   for (const Tensor& p : params_) momentum_buffers_.push_back(zeros_like(p));
   started_ = zeros({static_cast<int64_t>(params_.size())}, {DType::Int64});
 }
@@ -28,7 +28,7 @@ void SGD::step() {
     const bool first = started[i] == 0;
     started[i] = 1;
     // The update of the header, one fused pass per tensor (cpu/optim.cpp, cuda/optim.cu).
-    kernels_for(p).sgd_step(p, g, momentum_buffers_[i], lr_, options_.momentum, options_.dampening,
+    kernels_for(p).sgd_step(p, g, momentum_buffers_[i], lr_on(p.device()), options_.momentum, options_.dampening,
                             options_.weight_decay, options_.nesterov, first);
     p.storage().bump_version();
   }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/captured_step.h"
 #include "ops/ops.h"
 #include "optim/adam.h"
 #include "optim/sgd.h"
@@ -147,6 +148,34 @@ TEST_CASE("Adam continues from a loaded step count: the next update is step coun
   const double expected = adam_update(w, m, v, 8, 0.1);
   CHECK(run(b, q, 1)[0] == doctest::Approx(expected).epsilon(1e-13));
   CHECK(b.steps(0) == 8);
+}
+
+TEST_CASE("a learning rate set between runs of a captured step is the one the next run uses") {
+  // (On a GPU the rate is read by the replayed kernels from the device: tests/test_cuda.cpp.)
+  Tensor p = scalar_param(1.0);
+  Adam opt({p}, {.lr = 0.1});
+  CapturedStep step(Device::cpu(), [&] {
+    opt.zero_grad();
+    sum(pow(p, 2) * 0.5).backward();
+    opt.step();
+  });
+  double w = 1, m = 0, v = 0;
+  for (int t = 1; t <= 4; ++t) {
+    const double lr = 0.1 / t;  // a decaying schedule
+    opt.set_lr(lr);
+    step.run();
+    w = adam_update(w, m, v, t, lr);
+    CHECK(p.item() == doctest::Approx(w).epsilon(1e-14));
+  }
+}
+
+TEST_CASE("set_lr inside a captured step is refused: the recording would keep that rate") {
+  Tensor p = scalar_param(1.0);
+  SGD opt({p}, {.lr = 0.1});
+  CapturedStep step(Device::cpu(), [&] { opt.set_lr(0.5); });
+  step.run();  // the warm-up is not checked
+  CHECK_THROWS_WITH_AS(step.run(), doctest::Contains("set_lr() (a rate to set between runs) inside a captured step"),
+                       Error);
 }
 
 TEST_CASE("an optimiser's state round-trips through its state dict") {
