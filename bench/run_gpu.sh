@@ -31,7 +31,7 @@ run build/tests/sigmagrad_tests --test-case="cuda:*"
 DEVICE=cuda run bash tests/gan_cuda_graph.sh build/examples/mnist_gan
 if command -v compute-sanitizer > /dev/null; then
   run compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build/tests/sigmagrad_tests \
-    --test-case="cuda: the fused*,cuda: a zero sigma*,cuda: a training step replayed*,cuda: a CapturedStep*,cuda: a DCGAN*"
+    --test-case="cuda: the fused*,cuda: a zero sigma*,cuda: a training step replayed*,cuda: a learning rate*,cuda: a CapturedStep*,cuda: a DCGAN*"
 fi
 torch_ok=0
 /usr/bin/env python3 -c "import torch; assert torch.cuda.is_available()" 2> /dev/null && torch_ok=1
