@@ -19,7 +19,7 @@ void copy(const Tensor& dst, const Tensor& src);                                
 void fill(const Tensor& dst, double value);
 void add_scaled_inplace(const Tensor& dst, const Tensor& other, double alpha);
 void scale_inplace(const Tensor& dst, double factor);
-void require_positive_finite(const Tensor& value, const std::string& what);
+void require_positive_finite(const Tensor& value, const CheckedValue& what);
 // The one value of a CPU tensor, read directly: kernels use it, not item(), which a
 // captured step refuses (core/captured_step.h). cpu/checks.cpp.
 double host_scalar(const Tensor& value);

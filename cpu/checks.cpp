@@ -17,10 +17,10 @@ double host_scalar(const Tensor& value) {
   return v;
 }
 
-void require_positive_finite(const Tensor& value, const std::string& what) {
-  SG_CHECK(value.numel() == 1, what, ": expected one value, got shape ", shape_str(value.shape()));
+void require_positive_finite(const Tensor& value, const CheckedValue& what) {
+  SG_CHECK(value.numel() == 1, what.str(), ": expected one value, got shape ", shape_str(value.shape()));
   const double v = host_scalar(value);
-  SG_CHECK(std::isfinite(v) && v > 0, what, " is ", v, " (expected a positive finite value)");
+  SG_CHECK(std::isfinite(v) && v > 0, what.str(), " is ", v, " (expected a positive finite value)");
 }
 
 }  // namespace sg::cpu

@@ -32,7 +32,7 @@ void copy(const Tensor& dst, const Tensor& src);
 void fill(const Tensor& dst, double value);
 void add_scaled_inplace(const Tensor& dst, const Tensor& other, double alpha);
 void scale_inplace(const Tensor& dst, double factor);
-void require_positive_finite(const Tensor& value, const std::string& what);
+void require_positive_finite(const Tensor& value, const CheckedValue& what);
 void sum_block(const Tensor& x, const Tensor& out, const ReduceBlock& block);
 void extreme(const Tensor& x, const Tensor& values, const Tensor& indices, const ReduceBlock& block, bool is_max);
 void extreme_backward(const Tensor& grad, const Tensor& indices, const Tensor& grad_in, const ReduceBlock& block);

@@ -4,12 +4,14 @@
 // that slot whenever it has waited for the device anyway (cuda/context.cu calls
 // raise_deferred_errors() after every synchronisation) and throws the check's message
 // then. The messages are kept by number for the life of the process, so a check inside a
-// captured graph still has its message when a replay fails it.
+// captured graph still has its message when a replay fails it; a check that passes never
+// formats its message (kernels/kernels.h, CheckedValue).
 #include <atomic>
 #include <cmath>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cuda/backend.h"
@@ -34,10 +36,31 @@ __global__ void positive_finite_kernel(const T* value, int number, FailedCheck* 
   }
 }
 
+// A check's number is found from its (what, shape) without formatting the message: `what`
+// is a string literal, compared by address (the same text at two addresses just gets two
+// numbers), and the shape by value.
+struct CheckKey {
+  const char* what;
+  bool has_shape;
+  Shape shape;
+};
+struct CheckKeyLess {
+  using is_transparent = void;
+  static bool less(const char* a_what, const Shape* a_shape, const char* b_what, const Shape* b_shape) {
+    if (a_what != b_what) return std::less<const char*>()(a_what, b_what);
+    if (!a_shape || !b_shape) return !a_shape && b_shape;  // no shape first
+    return *a_shape < *b_shape;
+  }
+  static const Shape* shape_of(const CheckKey& k) { return k.has_shape ? &k.shape : nullptr; }
+  bool operator()(const CheckKey& a, const CheckKey& b) const { return less(a.what, shape_of(a), b.what, shape_of(b)); }
+  bool operator()(const CheckKey& a, const CheckedValue& b) const { return less(a.what, shape_of(a), b.what, b.shape); }
+  bool operator()(const CheckedValue& a, const CheckKey& b) const { return less(a.what, a.shape, b.what, shape_of(b)); }
+};
+
 struct Checks {
   std::mutex mutex;
   std::vector<std::string> messages{""};  // by number; 0 means none
-  std::unordered_map<std::string, int> numbers;
+  std::map<CheckKey, int, CheckKeyLess> numbers;
   FailedCheck* host = nullptr;
   FailedCheck* device = nullptr;
   Checks() {
@@ -45,11 +68,14 @@ struct Checks {
     host->number = 0;
     check(cudaHostGetDevicePointer(reinterpret_cast<void**>(&device), host, 0), "checks");
   }
-  int number_of(const std::string& what) {
+  int number_of(const CheckedValue& what) {
     std::lock_guard<std::mutex> lock(mutex);
-    auto [it, added] = numbers.emplace(what, static_cast<int>(messages.size()));
-    if (added) messages.push_back(what);
-    return it->second;
+    auto it = numbers.find(what);
+    if (it != numbers.end()) return it->second;
+    const int number = static_cast<int>(messages.size());
+    messages.push_back(what.str());  // formatted once per distinct check
+    numbers.emplace(CheckKey{what.what, what.shape != nullptr, what.shape ? *what.shape : Shape{}}, number);
+    return number;
   }
 };
 
@@ -65,8 +91,8 @@ Checks& checks() {
 
 }  // namespace
 
-void require_positive_finite(const Tensor& value, const std::string& what) {
-  SG_CHECK(value.numel() == 1, what, ": expected one value, got shape ", shape_str(value.shape()));
+void require_positive_finite(const Tensor& value, const CheckedValue& what) {
+  SG_CHECK(value.numel() == 1, what.str(), ": expected one value, got shape ", shape_str(value.shape()));
   Checks& c = checks();
   const int number = c.number_of(what);
   dispatch_float(value.dtype(), "require_positive_finite", [&](auto zero) {

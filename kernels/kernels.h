@@ -25,6 +25,17 @@
 
 namespace sg {
 
+// What a value check names when it fails: `what`, followed by `shape` when one is given
+// (e.g. "spectral_normalize: the sigma estimate for a weight of shape " and [128, 64, 4, 4]).
+// Only a failure formats it, so a check that passes allocates nothing.
+struct CheckedValue {
+  const char* what;
+  const Shape* shape = nullptr;
+  // Implicit: a string literal names a check without a shape.
+  CheckedValue(const char* what, const Shape* shape = nullptr) : what(what), shape(shape) {}
+  std::string str() const { return shape ? what + shape_str(*shape) : std::string(what); }
+};
+
 struct Kernels {
   // ---- copies (cpu/copy.cpp, cuda/copy.cu); all operands on this device ----------------
   // dst[i] = cast(src[i]) over dst's shape, src broadcast to it, any strides.
@@ -39,7 +50,7 @@ struct Kernels {
   // value of `value` is positive and finite: at once on the CPU; on a GPU without waiting
   // for the device, when the host next waits for it (a copy to the host, synchronize()),
   // so that a forward never stalls on the check and a captured step keeps it.
-  void (*require_positive_finite)(const Tensor& value, const std::string& what);
+  void (*require_positive_finite)(const Tensor& value, const CheckedValue& what);
 
   // ---- reductions (cpu/reduce.cpp, cuda/reduce.cu): x contiguous, viewed as `block` -------
   // out[o, i] = sum_r x[o, r, i]

@@ -165,8 +165,8 @@ Tensor normalising_factor(const Tensor& weight, const std::vector<SigmaTerm>& te
   if (known_sigma) sigma = known_sigma->detach();
   // On every device: a zero or non-finite sigma would turn W_sn into inf or NaN. (A GPU
   // reports it at the host's next wait for it rather than stall every forward.)
-  kernels_for(sigma).require_positive_finite(sigma, str("spectral_normalize: the sigma estimate for a weight of shape ",
-                                                        shape_str(weight.shape())));
+  kernels_for(sigma).require_positive_finite(sigma, {"spectral_normalize: the sigma estimate for a weight of shape ",
+                                                    &weight.shape()});
   return div(scalar_tensor(scale, {weight.dtype(), weight.device(), false}), sigma);
 }
 
