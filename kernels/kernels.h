@@ -27,7 +27,8 @@ namespace sg {
 
 // What a value check names when it fails: `what`, followed by `shape` when one is given
 // (e.g. "spectral_normalize: the sigma estimate for a weight of shape " and [128, 64, 4, 4]).
-// Only a failure formats it, so a check that passes allocates nothing.
+// Only a failure formats it, so a check that passes allocates nothing. `what` is a string
+// literal: a GPU keeps its failures' messages keyed by its address.
 struct CheckedValue {
   const char* what;
   const Shape* shape = nullptr;
