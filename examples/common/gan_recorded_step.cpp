@@ -4,12 +4,12 @@
 
 namespace sg::examples {
 
-std::vector<double> RecordedIteration::run(Device device, const Tensor& real, const Tensor& z_d, const Tensor& z_g) {
+std::vector<double> RecordedIteration::run(const Tensor& real, const Tensor& z_d, const Tensor& z_g) {
   if (!step_) {
-    real_ = zeros(real.shape(), {real.dtype(), device});
-    z_d_ = zeros(z_d.shape(), {z_d.dtype(), device});
-    z_g_ = zeros(z_g.shape(), {z_g.dtype(), device});
-    step_ = std::make_unique<CapturedStep>(device, [this] {
+    real_ = zeros(real.shape(), {real.dtype(), device_});
+    z_d_ = zeros(z_d.shape(), {z_d.dtype(), device_});
+    z_g_ = zeros(z_g.shape(), {z_g.dtype(), device_});
+    step_ = std::make_unique<CapturedStep>(device_, [this] {
       std::vector<Tensor> numbers = work_(real_, z_d_, z_g_);
       NoGradGuard no_grad;
       Tensor stacked = stack(numbers).detach();

@@ -17,15 +17,16 @@ class RecordedIteration {
  public:
   // The iteration's device work on its inputs; returns its numbers as 0-d tensors.
   using Work = std::function<std::vector<Tensor>(const Tensor& real, const Tensor& z_d, const Tensor& z_g)>;
-  explicit RecordedIteration(Work work) : work_(std::move(work)) {}
+  RecordedIteration(Device device, Work work) : device_(device), work_(std::move(work)) {}
   // Copies the inputs in, runs the step (recording it on first use), returns the numbers.
-  std::vector<double> run(Device device, const Tensor& real, const Tensor& z_d, const Tensor& z_g);
+  std::vector<double> run(const Tensor& real, const Tensor& z_d, const Tensor& z_g);
   // Iterations run through it so far, and whether they replay a recorded graph (a GPU)
   // rather than run the step again under the recording's checks (the CPU).
   int64_t runs() const { return runs_; }
   bool replays_a_graph() const { return step_ && step_->recorded(); }
 
  private:
+  Device device_;
   Work work_;
   int64_t runs_ = 0;
   Tensor real_, z_d_, z_g_, numbers_;

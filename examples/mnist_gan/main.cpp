@@ -134,7 +134,7 @@ StepMetrics train_step(GanState& gan, const GanOptions& o, DataLoader& loader, T
 // noise drawn in the plain step's order.
 StepMetrics recorded_train_step(GanState& gan, RecordedIteration& recorded, const Tensor& real) {
   Tensor z_d = noise_like(gan, real), z_g = noise_like(gan, real);
-  return finish_step(gan, recorded.run(gan.device, gan.run.local_slice(real), z_d, z_g));
+  return finish_step(gan, recorded.run(gan.run.local_slice(real), z_d, z_g));
 }
 
 // Trains to --epochs (from the checkpoint with --resume); returns the exit code.
@@ -146,7 +146,8 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
   std::cout << "G: " << *gan.generator << "D: " << *gan.discriminator;
   Generator grid_rng(o.seed + 3);  // the sample grids show the same z every epoch
   const Tensor grid_z = randn({64, gan.latent_size}, grid_rng);
-  RecordedIteration recorded([&](const Tensor& local_real, const Tensor& z_d, const Tensor& z_g) {  // --cuda-graph
+  // --cuda-graph: the iteration's device work, recorded once (gan_recorded_step.h)
+  RecordedIteration recorded(gan.device, [&](const Tensor& local_real, const Tensor& z_d, const Tensor& z_g) {
     DiscriminatorUpdate d = update_discriminator(gan, o, local_real, z_d);
     Tensor loss_g = update_generator(gan, o, z_g);
     return std::vector<Tensor>{d.loss, loss_g, d.real_logits.mean(), d.fake_logits.mean()};
@@ -175,7 +176,8 @@ int train(GanState& gan, const GanOptions& o, const MnistSplit& test) {
   }
   metrics_csv.close();
   if (o.cuda_graph)
-    std::printf("--cuda-graph: %lld iterations through the recorded step (%s)\n", static_cast<long long>(recorded.runs()),
+    std::printf("--cuda-graph: %lld iterations through the recorded step (%s)\n",
+                static_cast<long long>(recorded.runs()),
                 recorded.replays_a_graph() ? "one CUDA graph, replayed" : "no graph here: run again under its checks");
   if (writes) plot_training(o.out, spectral_norm_layers(*gan.discriminator));
   return 0;
