@@ -7,9 +7,12 @@
 // blocks handed out belong to that graph's private pool: the graph's kernels write
 // them at fixed addresses every time it is replayed, so once freed they go back to that
 // pool only, where the same recording may reuse them (the stream orders its work), and
-// never to the shared cache while the graph lives. release_pool() (the graph is gone)
-// returns its free blocks to the shared cache; its blocks still held by tensors follow
-// when they are freed.
+// never to the shared cache while the graph lives. A block can belong to several graphs
+// (one graph's output, read and freed inside another's recording): it reaches the shared
+// cache only when every graph that uses it is gone. release_pool() (the graph is gone)
+// passes its free blocks on to another live graph that uses them, or else to the shared
+// cache; its blocks still held by tensors follow the same rule when they are freed.
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <unordered_map>
@@ -43,30 +46,20 @@ class BlockCache {
   }
   // `block` is handed out now: while a graph records, it becomes that graph's.
   void adopt(void* block) {
-    if (recording_ != 0) owner_[block] = recording_;
+    if (recording_ != 0) owners_[block] = {recording_};
   }
-  // A block freed by its tensor: to its graph's pool while that graph lives, else shared.
-  // A block of no live graph freed while one records joins the recording's pool: the
-  // step may have read it before freeing it (a tensor made before the recording and
-  // replaced in the step), and its replays read it at the same address.
+  // A block freed by its tensor: to the pool of a live graph that uses it, else shared.
+  // A block freed while a graph records joins that graph too: the step may have read it
+  // before freeing it (a tensor made before the recording, or by another graph, replaced
+  // in the step), and its replays read it at the same address. The block stays in the
+  // pool of the graph that had it first, so a later recording never writes over it while
+  // that graph lives.
   void give_back(void* block, std::size_t size) {
-    auto it = owner_.find(block);
-    if (it != owner_.end()) {
-      auto pool = pools_.find(it->second);
-      if (pool != pools_.end()) {
-        pool->second.emplace(size, block);
-        return;
-      }
-      owner_.erase(it);
-    }
-    if (recording_ != 0) {
-      owner_[block] = recording_;
-      pools_.at(recording_).emplace(size, block);
-      return;
-    }
-    shared_.emplace(size, block);
+    std::vector<int> users = live_users(block);
+    if (recording_ != 0 && std::find(users.begin(), users.end(), recording_) == users.end())
+      users.push_back(recording_);
+    park(block, size, std::move(users));
   }
-
   // A graph starts recording: blocks handed out until end_recording() are its own.
   int begin_recording() {
     SG_CHECK(recording_ == 0, "a graph is already being recorded (expected one recording at a time)");
@@ -81,16 +74,15 @@ class BlockCache {
     return pool;
   }
   bool recording() const { return recording_ != 0; }
-  // The graph `pool` is gone: its free blocks go to the shared cache.
+  // The graph `pool` is gone: each of its free blocks goes to another live graph that
+  // uses it, or else to the shared cache.
   void release_pool(int pool) {
     auto it = pools_.find(pool);
     if (it == pools_.end()) return;
-    for (auto& [size, block] : it->second) {
-      owner_.erase(block);
-      shared_.emplace(size, block);
-    }
+    std::multimap<std::size_t, void*> free = std::move(it->second);
     pools_.erase(it);
     if (recording_ == pool) recording_ = 0;
+    for (auto& [size, block] : free) park(block, size, live_users(block));
   }
   // The shared cache's blocks, removed from it (to be freed when the driver runs out).
   std::vector<void*> drain_shared() {
@@ -105,7 +97,7 @@ class BlockCache {
     for (auto& [pool, free] : pools_)
       for (auto& [size, block] : free) blocks.push_back(block);
     pools_.clear();
-    owner_.clear();
+    owners_.clear();
     return blocks;
   }
   std::size_t shared_blocks() const { return shared_.size(); }
@@ -115,9 +107,29 @@ class BlockCache {
   }
 
  private:
+  // The graphs still alive that use `block` (forgetting those that are gone).
+  std::vector<int> live_users(void* block) {
+    auto it = owners_.find(block);
+    if (it == owners_.end()) return {};
+    std::vector<int> users;
+    for (int graph : it->second)
+      if (pools_.count(graph) != 0) users.push_back(graph);
+    owners_.erase(it);
+    return users;
+  }
+  // A free block: into the pool of the first of its live users, or shared if none.
+  void park(void* block, std::size_t size, std::vector<int> users) {
+    if (users.empty()) {
+      shared_.emplace(size, block);
+      return;
+    }
+    pools_.at(users.front()).emplace(size, block);
+    owners_[block] = std::move(users);
+  }
+
   std::multimap<std::size_t, void*> shared_;
   std::map<int, std::multimap<std::size_t, void*>> pools_;  // the free blocks of each live graph
-  std::unordered_map<void*, int> owner_;                    // block -> the graph that handed it out
+  std::unordered_map<void*, std::vector<int>> owners_;      // block -> the live graphs that use it, first owner first
   int recording_ = 0, next_pool_ = 1;
 };
 

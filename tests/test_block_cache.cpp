@@ -126,3 +126,37 @@ TEST_CASE("block cache: drain_all returns every free block once, shared or poole
   CHECK(cache.drain_all().empty());                          // each block once: no double free at exit
   CHECK(cache.pool_blocks(pool) == 0);
 }
+
+TEST_CASE("block cache: a block of two graphs reaches the shared cache only when both are gone") {
+  BlockCache cache;
+  const int first = cache.begin_recording();
+  void* p = block(11);
+  cache.adopt(p);  // the first graph's output, written on every replay of it
+  cache.end_recording();
+  const int second = cache.begin_recording();
+  cache.give_back(p, 512);  // read and freed inside the second recording: its replays read it too
+  cache.end_recording();
+  cache.release_pool(first);             // the first graph is gone, the second still replays:
+  CHECK(cache.pool_blocks(second) == 1);  // the block passes to the second graph's pool,
+  CHECK(cache.shared_blocks() == 0);
+  CHECK(cache.take(512) == nullptr);      // out of eager work's reach
+  CHECK(cache.drain_shared().empty());
+  cache.release_pool(second);
+  CHECK(cache.take(512) == p);
+}
+
+TEST_CASE("block cache: a block of two graphs, the later one released first, is shared once the earlier one goes") {
+  BlockCache cache;
+  const int first = cache.begin_recording();
+  void* p = block(12);
+  cache.adopt(p);
+  cache.end_recording();
+  const int second = cache.begin_recording();
+  cache.give_back(p, 512);
+  cache.end_recording();
+  cache.release_pool(second);
+  CHECK(cache.pool_blocks(first) == 1);  // still the first graph's
+  CHECK(cache.take(512) == nullptr);
+  cache.release_pool(first);
+  CHECK(cache.take(512) == p);
+}
