@@ -70,7 +70,7 @@ bench::Timing time_gemms_alone(const std::vector<cpu::GemmCall>& calls, int warm
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model = "dcgan", device_name = "cpu";
+  std::string model = "dcgan", device_name = "cpu", g_backward = "full";
   int iters = 100, warmup = 20, sn = 1;
   bool gemm_bound = false, cuda_graph = false;
   int64_t batch = 64;
@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
   app.add_option("--iters", iters)->check(CLI::PositiveNumber);
   app.add_option("--warmup", warmup);
   app.add_option("--batch", batch)->check(CLI::PositiveNumber);
+  app.add_option("--g-backward", g_backward,
+                 "the G step's backward: full (loss_g.backward(), D's weight gradients computed and unused, as "
+                 "PyTorch's loss_g.backward()) or generator (into G's parameters only, as examples/mnist_gan)")
+      ->check(CLI::IsMember({"full", "generator"}));
   app.add_flag("--gemm-bound", gemm_bound, "also time the iteration's GEMMs alone (CPU)");
   app.add_flag("--cuda-graph", cuda_graph, "record the iteration once and replay it (one CUDA graph with --device "
                "cuda; on the CPU the same path without a graph)");
@@ -98,6 +102,7 @@ int main(int argc, char** argv) {
     d->to(device);
     auto g_gradients = make_replica(run, *g), d_gradients = make_replica(run, *d);  // no-ops on one process
     Adam opt_g(g->parameters(), {.lr = 2e-4, .beta1 = 0.5}), opt_d(d->parameters(), {.lr = 2e-4, .beta1 = 0.5});
+    const std::vector<Tensor> g_params = g->parameters();
     Tensor real = uniform({local_batch, 1, 28, 28}, -1, 1, gen).to(device);
     std::vector<dist::CollectiveStats> per_iteration;
     // The iteration's device work, on noise z_d (D's step) and z_g (G's); returns G's loss.
@@ -114,7 +119,8 @@ int main(int argc, char** argv) {
       opt_d.step();
       Tensor loss_g = -d->forward(g->forward(z_g)).mean();
       opt_g.zero_grad();
-      loss_g.backward();
+      if (g_backward == "generator") loss_g.backward_into(g_params);
+      else loss_g.backward();
       g_gradients->average_gradients();
       opt_g.step();
       return loss_g;
@@ -147,9 +153,10 @@ int main(int argc, char** argv) {
       return value;
     };
     const bench::Timing t = bench::time_calls(warmup, iters, iteration);
-    std::printf("sigmagrad %s sn=%d device=%s%s batch=%lld ranks=%d threads=%d: min %.3f median %.3f max %.3f "
+    std::printf("sigmagrad %s sn=%d device=%s%s%s batch=%lld ranks=%d threads=%d: min %.3f median %.3f max %.3f "
                 "ms/iteration (%d timed)\n",
-                model.c_str(), sn, device_name.c_str(), cuda_graph ? " cuda-graph" : "", static_cast<long long>(batch), run.world_size(),
+                model.c_str(), sn, device_name.c_str(), cuda_graph ? " cuda-graph" : "",
+                g_backward == "generator" ? " g-backward=generator" : "", static_cast<long long>(batch), run.world_size(),
                 num_threads(), t.min_ms, t.median_ms, t.max_ms, t.timed);
     if (gemm_bound) {
       SG_CHECK(device.is_cpu(), "gan_step: --gemm-bound times the CPU's GEMMs; run it without --device cuda");

@@ -39,6 +39,9 @@ def main():
     p.add_argument("--warmup", type=int, default=20)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--cuda-graph", action="store_true", help="capture the iteration as one CUDA graph")
+    p.add_argument("--g-backward", default="full", choices=["full", "generator"],
+                   help="the G step's backward: full (loss_g.backward()) or generator "
+                        "(loss_g.backward(inputs=G's parameters): no weight gradients for D)")
     p.add_argument("--profile", action="store_true",
                    help="after timing, profile 10 iterations and print the ops by self CPU time, per input shape")
     p.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default); "
@@ -57,6 +60,8 @@ def main():
     z_d = torch.zeros(a.batch, 100, device=dev)
     z_g = torch.zeros(a.batch, 100, device=dev)
 
+    g_params = list(g.parameters())
+
     def device_work():
         with torch.no_grad():
             fake = g(z_d)
@@ -66,7 +71,10 @@ def main():
         opt_d.step()
         loss_g = -d(g(z_g)).mean()
         opt_g.zero_grad()
-        loss_g.backward()
+        if a.g_backward == "generator":
+            loss_g.backward(inputs=g_params)
+        else:
+            loss_g.backward()
         opt_g.step()
         return loss_g
 
@@ -103,7 +111,8 @@ def main():
         ms.append((time.perf_counter() - start) * 1000)
     ms.sort()
     print(f"pytorch {torch.__version__} {a.model} sn={a.sn} device={a.device}"
-          f"{' cuda-graph' if a.cuda_graph else ''} batch={a.batch} "
+          f"{' cuda-graph' if a.cuda_graph else ''}"
+          f"{' g-backward=generator' if a.g_backward == 'generator' else ''} batch={a.batch} "
           f"threads={torch.get_num_threads()}: "
           f"min {ms[0]:.3f} median {ms[len(ms) // 2]:.3f} max {ms[-1]:.3f} ms/iteration ({a.iters} timed)")
     if a.profile:  # where PyTorch's time goes (bench/README.md quotes its convolutions)

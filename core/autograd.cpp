@@ -64,12 +64,10 @@ Node::~Node() {
   draining = false;
 }
 
-TensorList Node::apply(const Tensor& grad_output) {
+TensorList Node::apply(const Tensor& grad_output, const std::vector<bool>& needs_input_grad) {
   SG_CHECK(!released_, "backward through '", name_,
            "' a second time: its saved tensors were freed after the first backward. "
            "Pass retain_graph=true to the first backward() to keep them.");
-  std::vector<bool> needs_input_grad(next_edges.size());
-  for (std::size_t i = 0; i < next_edges.size(); ++i) needs_input_grad[i] = next_edges[i].node != nullptr;
   return backward_(grad_output, needs_input_grad);
 }
 
@@ -81,7 +79,7 @@ void Node::release() {
 AccumulateGrad::AccumulateGrad(std::shared_ptr<TensorImpl> leaf)
     : Node("AccumulateGrad", nullptr), leaf_(std::move(leaf)) {}
 
-TensorList AccumulateGrad::apply(const Tensor& grad_output) {
+TensorList AccumulateGrad::apply(const Tensor& grad_output, const std::vector<bool>&) {
   NoGradGuard no_grad;
   if (!leaf_->grad) {
     // A copy: the incoming gradient may alias a tensor the caller still owns.
@@ -171,38 +169,60 @@ Reachable find_reachable(Node* root) {
   return graph;
 }
 
-// grad()'s capture mode: the gradients arriving at the `targets` are stored in `captured`,
-// and a node runs only if a target lies below it (needed nodes only have needed parents,
-// so skipping the others loses nothing). No .grad is touched.
-class Capture {
+// A backward limited to some target nodes (grad()'s inputs, backward_into(inputs)'s leaves):
+// a node runs only if a target lies at or below it, and asks only for the input
+// gradients that lead to one (a convolution whose weight leads to no target skips its
+// weight-gradient product). Needed nodes only have needed parents, so skipping the
+// others loses nothing.
+class Pruning {
  public:
-  Capture(const std::vector<Node*>& targets, TensorList* captured, const Reachable& graph)
-      : targets_(targets), captured_(captured), needed_(targets.begin(), targets.end()) {
+  Pruning(const std::vector<Node*>& targets, const Reachable& graph) : needed_(targets.begin(), targets.end()) {
     for (bool grew = true; grew;) {  // a fixed point; graphs are DAGs, so this ends
       grew = false;
       for (auto it = graph.order.rbegin(); it != graph.order.rend(); ++it)
         if (!needed_.count(*it) && leads_to_needed(*it)) grew = needed_.insert(*it).second;
     }
   }
-
-  // Stores the node's gradient if it is a target; says whether its backward must run.
-  bool take(Node* node, const Tensor& grad_output) {
-    if (!needed_.count(node)) return false;
-    for (std::size_t i = 0; i < targets_.size(); ++i)
-      if (targets_[i] == node) (*captured_)[i] = grad_output;
-    return !dynamic_cast<AccumulateGrad*>(node) && leads_to_needed(node);
-  }
-
- private:
+  bool needed(Node* node) const { return needed_.count(node) != 0; }
   bool leads_to_needed(Node* node) const {
     for (const Edge& edge : node->next_edges)
       if (edge.node && needed_.count(edge.node.get())) return true;
     return false;
   }
-  const std::vector<Node*>& targets_;
-  TensorList* captured_;
+
+ private:
   std::unordered_set<Node*> needed_;
 };
+
+// grad()'s capture mode: the gradients arriving at the `targets` are stored in `captured`
+// instead of running them; no .grad is touched.
+class Capture {
+ public:
+  Capture(std::vector<Node*> targets, TensorList* captured) : targets_(std::move(targets)), captured_(captured) {}
+
+  // Stores the node's gradient if it is a target; says whether its backward must still
+  // run (a sink never does; a target with another target below it does).
+  bool take(Node* node, const Tensor& grad_output, const Pruning& pruning) {
+    for (std::size_t i = 0; i < targets_.size(); ++i)
+      if (targets_[i] == node) (*captured_)[i] = grad_output;
+    return !dynamic_cast<AccumulateGrad*>(node) && pruning.leads_to_needed(node);
+  }
+
+ private:
+  std::vector<Node*> targets_;
+  TensorList* captured_;
+};
+
+// Which of the node's inputs need a gradient: those with an edge, and under pruning
+// those whose edge leads to a target.
+std::vector<bool> needs_input_grad(const Node& node, const Pruning* pruning) {
+  std::vector<bool> needs(node.next_edges.size());
+  for (std::size_t i = 0; i < needs.size(); ++i) {
+    Node* next = node.next_edges[i].node.get();
+    needs[i] = next != nullptr && (!pruning || pruning->needed(next));
+  }
+  return needs;
+}
 
 // retain_grad() on a non-leaf: its .grad accumulates the gradient of its output.
 void retain_output_grad(Node* node, const Tensor& grad_output) {
@@ -213,9 +233,9 @@ void retain_output_grad(Node* node, const Tensor& grad_output) {
 }
 
 // Runs one node's backward and checks that it returned one gradient per input.
-TensorList apply_node(Node* node, const Tensor& grad_output, bool retain_graph) {
+TensorList apply_node(Node* node, const Tensor& grad_output, bool retain_graph, const Pruning* pruning) {
   if (!grad_output.defined()) return {};
-  TensorList input_grads = node->apply(grad_output);
+  TensorList input_grads = node->apply(grad_output, needs_input_grad(*node, pruning));
   if (!retain_graph) node->release();
   const bool is_sink = dynamic_cast<AccumulateGrad*>(node) != nullptr;
   SG_CHECK(is_sink || input_grads.size() == node->next_edges.size(), "backward of '", node->name(), "' returned ",
@@ -260,7 +280,7 @@ class EngineTracer {
 
   void skip(Node* node) {
     if (!out_) return;
-    *out_ << "  not run: " << label(node) << " (grad() runs only the nodes above the inputs it was asked about)\n";
+    *out_ << "  not run: " << label(node) << " (only the nodes above the inputs asked for run)\n";
   }
 
   // Before the node's backward runs: what it received, and what it will do with it.
@@ -328,10 +348,11 @@ class EngineTracer {
 
 // Runs backward from `root` with gradient `root_grad` (Kahn's algorithm): a node runs
 // once every edge into it has delivered its gradient, summed in the node's buffer;
-// among ready nodes the most recently created runs first. With a `capture` (grad()),
-// only the nodes it needs run.
-void execute(Node* root, const Tensor& root_grad, bool retain_graph, Capture* capture) {
-  Reachable graph = find_reachable(root);  // phase 1
+// among ready nodes the most recently created runs first. With a `pruning` (grad(),
+// backward_into(inputs)), only the nodes it needs run; with a `capture` (grad()), the targets'
+// gradients are captured instead of accumulated.
+void execute(Node* root, const Tensor& root_grad, bool retain_graph, Reachable graph, const Pruning* pruning,
+             Capture* capture) {
   EngineTracer trace(engine_trace(), graph, retain_graph, capture != nullptr);
   std::unordered_map<Node*, Tensor> buffers{{root, root_grad}};
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
@@ -342,14 +363,14 @@ void execute(Node* root, const Tensor& root_grad, bool retain_graph, Capture* ca
     ready.pop();
     Tensor grad_output = std::move(buffers[node]);
     buffers.erase(node);
-    if (capture && !capture->take(node, grad_output)) {
+    if ((pruning && !pruning->needed(node)) || (capture && !capture->take(node, grad_output, *pruning))) {
       trace.skip(node);
       continue;
     }
     if (!capture && grad_output.defined()) retain_output_grad(node, grad_output);
     trace.run(node, grad_output);
     ++ran;
-    const TensorList input_grads = apply_node(node, grad_output, retain_graph);
+    const TensorList input_grads = apply_node(node, grad_output, retain_graph, pruning);
     send_gradients(node, input_grads, buffers);
     for (std::size_t i = 0; i < node->next_edges.size(); ++i) {
       Node* next = node->next_edges[i].node.get();
@@ -360,6 +381,23 @@ void execute(Node* root, const Tensor& root_grad, bool retain_graph, Capture* ca
     }
   }
   trace.finish(ran);
+}
+
+// The nodes that gradients for `inputs` flow into (kept alive while backward runs).
+std::vector<std::shared_ptr<Node>> input_nodes(const TensorList& inputs, const char* caller) {
+  std::vector<std::shared_ptr<Node>> nodes;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    SG_CHECK(inputs[i].defined() && inputs[i].requires_grad(), caller, ": input ", i,
+             " does not require grad (expected tensors that require grad)");
+    nodes.push_back(gradient_edge(inputs[i]));
+  }
+  return nodes;
+}
+
+std::vector<Node*> raw(const std::vector<std::shared_ptr<Node>>& nodes) {
+  std::vector<Node*> pointers;
+  for (const auto& node : nodes) pointers.push_back(node.get());
+  return pointers;
 }
 
 void check_root(const Tensor& root, const Tensor& grad_output) {
@@ -384,29 +422,34 @@ void check_root(const Tensor& root, const Tensor& grad_output) {
 
 }  // namespace
 
-void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph) {
+void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph, const TensorList& inputs) {
   check_root(root, grad_output);
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    SG_CHECK(inputs[i].defined() && inputs[i].is_leaf(), "backward_into(inputs): input ", i,
+             " is not a leaf (expected tensors whose .grad backward fills, such as parameters; "
+             "for the gradient of an intermediate tensor use grad())");
+  const std::vector<std::shared_ptr<Node>> sinks = input_nodes(inputs, "backward_into(inputs)");
   Tensor seed = grad_output.defined() ? grad_output : ones_like(root);
   NoGradGuard no_grad;  // gradients are plain tensors: no graph of the backward pass
-  execute(gradient_edge(root).get(), seed.detach(), retain_graph, nullptr);
+  const std::shared_ptr<Node> start = gradient_edge(root);  // a leaf's sink lives only while held
+  Reachable graph = find_reachable(start.get());            // phase 1
+  if (inputs.empty()) return execute(start.get(), seed.detach(), retain_graph, std::move(graph), nullptr, nullptr);
+  const Pruning pruning(raw(sinks), graph);
+  execute(start.get(), seed.detach(), retain_graph, std::move(graph), &pruning, nullptr);
 }
 
 TensorList grad(const Tensor& output, const TensorList& inputs, const Tensor& grad_output,
                 bool retain_graph) {
   check_root(output, grad_output);
-  std::vector<Node*> capture;
-  std::vector<std::shared_ptr<Node>> keep_alive;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    SG_CHECK(inputs[i].requires_grad(), "grad: input ", i, " does not require grad");
-    keep_alive.push_back(gradient_edge(inputs[i]));
-    capture.push_back(keep_alive.back().get());
-  }
+  const std::vector<std::shared_ptr<Node>> targets = input_nodes(inputs, "grad");
   TensorList captured(inputs.size());
   Tensor seed = grad_output.defined() ? grad_output : ones_like(output);
   NoGradGuard no_grad;
   std::shared_ptr<Node> root = gradient_edge(output);
-  Capture capturing(capture, &captured, find_reachable(root.get()));
-  execute(root.get(), seed.detach(), retain_graph, &capturing);
+  Reachable graph = find_reachable(root.get());
+  const Pruning pruning(raw(targets), graph);
+  Capture capturing(raw(targets), &captured);
+  execute(root.get(), seed.detach(), retain_graph, std::move(graph), &pruning, &capturing);
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (!captured[i].defined()) captured[i] = zeros_like(inputs[i]);  // input not reached
   return captured;

@@ -108,8 +108,10 @@ class Node {
   virtual ~Node();  // iterative: long chains are freed without deep recursion
 
   const std::string& name() const { return name_; }
-  // Gradients for the inputs; throws if the saved tensors were already freed.
-  virtual TensorList apply(const Tensor& grad_output);
+  // Gradients for the inputs whose needs_input_grad is set (the engine decides: an
+  // input with no edge, or whose edge leads to nothing asked for, needs none); throws if
+  // the saved tensors were already freed.
+  virtual TensorList apply(const Tensor& grad_output, const std::vector<bool>& needs_input_grad);
   // Drops the saved tensors (after a backward without retain_graph).
   virtual void release();
   bool released() const { return released_; }
@@ -129,7 +131,7 @@ class Node {
 class AccumulateGrad final : public Node {
  public:
   explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf);
-  TensorList apply(const Tensor& grad_output) override;
+  TensorList apply(const Tensor& grad_output, const std::vector<bool>& needs_input_grad) override;
   void release() override {}  // holds nothing that backward frees
   const std::shared_ptr<TensorImpl>& leaf() const { return leaf_; }
 
@@ -151,8 +153,12 @@ Tensor record(const char* name, const TensorList& inputs, const Tensor& output, 
 // Saves a tensor for backward (a detached alias plus its version).
 inline SavedTensor save(const Tensor& t, const char* op_name) { return SavedTensor(t, op_name); }
 
-// The engine. `grad_output` may be undefined only when `root` has one element.
-void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph);
+// The engine. `grad_output` may be undefined only when `root` has one element. With
+// `inputs` (leaves that require grad), only their .grad is written, and only the nodes
+// above them run, each asked only for the input gradients that lead to them
+// (PyTorch's backward(inputs=...)): a GAN's G step, backward into G's parameters, skips
+// D's weight-gradient products.
+void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph, const TensorList& inputs = {});
 
 // Gradients of `outputs` w.r.t. `inputs` without touching any .grad (used by gradcheck).
 TensorList grad(const Tensor& output, const TensorList& inputs, const Tensor& grad_output,

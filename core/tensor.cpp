@@ -182,6 +182,11 @@ void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
   run_backward(*this, grad_output, retain_graph);
 }
 
+void Tensor::backward_into(const std::vector<Tensor>& inputs, const Tensor& grad_output, bool retain_graph) const {
+  SG_CHECK(!inputs.empty(), "backward_into(inputs): expected at least one input tensor, got none");
+  run_backward(*this, grad_output, retain_graph, inputs);
+}
+
 Tensor& Tensor::set_name(std::string name) {
   checked();
   impl_->name = std::move(name);

@@ -122,6 +122,11 @@ std::vector<Row> rows() {
          (x * 2.0).backward();
        })},
       {"autograd", "backward() on a tensor without history", "does not require grad", api([] { sum(ones({2})).backward(); })},
+      {"autograd", "backward_into(inputs) naming a result, not a leaf", "is not a leaf", api([] {
+         Tensor x = ones({2}, {DType::Float64, Device::cpu(), true});
+         Tensor h = x * 2.0;
+         sum(h).backward_into({h});
+       })},
       {"autograd", "requires_grad on an int64 tensor", "only float32/float64", api([] { zeros({2}, {DType::Int64}).requires_grad_(true); })},
       {"autograd", "requires_grad_ on an op's output", "only leaf tensors", api([] {
          Tensor x = ones({2}, {DType::Float64, Device::cpu(), true});

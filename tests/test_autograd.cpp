@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include "core/generator.h"
+#include "cpu/gemm.h"
 #include "ops/ops.h"
 
 using namespace sg;
@@ -203,4 +205,66 @@ TEST_CASE("grad() w.r.t. an intermediate and a leaf gets both gradients and touc
   CHECK(g[1].to_vector<double>() == std::vector<double>{4, 8});
   CHECK_FALSE(x.grad().defined());
   CHECK_FALSE(w.grad().defined());  // not asked for: its AccumulateGrad must not run
+}
+
+TEST_CASE("backward_into fills only the named leaves' .grad") {
+  // f = sum(x * y + x):  df/dx = y + 1; y is not named, so y.grad stays empty
+  Tensor x = leaf({1, 2, 3}), y = leaf({4, 5, 6});
+  sum(x * y + x).backward_into({x});
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{5, 6, 7});
+  CHECK_FALSE(y.grad().defined());
+}
+
+TEST_CASE("backward_into adds to .grad like backward()") {
+  Tensor x = leaf({1, 2}), y = leaf({3, 4});
+  sum(x * y).backward_into({x});
+  sum(x * y).backward_into({x});
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{6, 8});  // 2y
+}
+
+TEST_CASE("backward_into asks an op only for the input gradients that lead to the named leaves") {
+  Tensor a = leaf({1, 2}), b = leaf({3, 4});
+  Tensor product;
+  {
+    NoGradGuard no_grad;
+    product = a * b;
+  }
+  std::vector<bool> asked;
+  const Tensor a_value = a.detach(), b_value = b.detach();
+  product = record("spy", {a, b}, product, [&](const Tensor& g, const std::vector<bool>& needs) {
+    asked = needs;
+    return TensorList{g * b_value, g * a_value};  // both returned anyway: b's must not reach b.grad
+  });
+  sum(product).backward_into({a});
+  CHECK(asked == std::vector<bool>{true, false});
+  CHECK(a.grad().to_vector<double>() == std::vector<double>{3, 4});
+  CHECK_FALSE(b.grad().defined());
+}
+
+TEST_CASE("backward into a generator's weight gives it backward()'s gradient and skips the critic's weight gradient") {
+  // A G step in miniature: loss = sum(D(G(z))) with linear G and D; only G's weight is named.
+  auto weights = [] {
+    Generator gen(7);
+    return std::pair{randn({4, 3}, gen, {DType::Float64}).requires_grad_(true),
+                     randn({1, 4}, gen, {DType::Float64}).requires_grad_(true)};
+  };
+  Tensor z = tensor({0.5, -1.0, 2.0, 0.25, 1.5, -0.75}, {DType::Float64}).reshape({2, 3});
+  auto [g_full, d_full] = weights();
+  sum(linear(linear(z, g_full, Tensor()), d_full, Tensor())).backward();
+  auto [g_named, d_named] = weights();
+  std::vector<cpu::GemmCall> gemms;
+  Tensor loss = sum(linear(linear(z, g_named, Tensor()), d_named, Tensor()));
+  cpu::record_gemm_calls(&gemms);
+  loss.backward_into({g_named});
+  cpu::record_gemm_calls(nullptr);
+  CHECK(g_named.grad().to_vector<double>() == g_full.grad().to_vector<double>());  // bit for bit
+  CHECK_FALSE(d_named.grad().defined());
+  // backward() makes 3 products: D's input gradient, D's weight gradient, G's weight
+  // gradient (z needs none); named, D's weight gradient is not computed.
+  CHECK(gemms.size() == 2);
+}
+
+TEST_CASE("backward_into refuses a leaf that does not require grad") {
+  Tensor x = leaf({1, 2}), constant = tensor({3, 4}, {DType::Float64});
+  CHECK_THROWS_WITH(sum(x * constant).backward_into({constant}), doctest::Contains("input 0 does not require grad"));
 }

@@ -693,3 +693,21 @@ TEST_CASE("block power iteration on a rank-deficient matrix reads zeros past the
   CHECK(estimate[1] == doctest::Approx(exact[1]).epsilon(1e-10));
   for (std::size_t i = 2; i < 4; ++i) CHECK(estimate[i] <= 1e-6 * exact[0]);
 }
+
+TEST_CASE("a backward into the generator gives it backward()'s gradient and none to an SN critic's weight") {
+  // G step in miniature: loss = sum(D(G(z))), D's layer spectrally normalised (eval: u, v
+  // fixed, so both backwards see the same W_sn).
+  Generator gen(21);
+  Linear g(3, 5, true, gen, DType::Float64), d(5, 2, true, gen, DType::Float64);
+  spectral_norm(d);
+  d.eval();
+  Tensor z = random_f64({4, 3}, 22);
+  sum(d.forward(g.forward(z))).backward();
+  std::vector<std::vector<double>> full;
+  for (const Tensor& p : g.parameters()) full.push_back(p.grad().to_vector<double>());
+  g.zero_grad();
+  d.zero_grad();
+  sum(d.forward(g.forward(z))).backward_into(g.parameters());
+  for (std::size_t i = 0; i < full.size(); ++i) CHECK(g.parameters()[i].grad().to_vector<double>() == full[i]);
+  for (const Tensor& p : d.parameters()) CHECK_FALSE(p.grad().defined());
+}

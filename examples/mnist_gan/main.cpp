@@ -102,7 +102,7 @@ DiscriminatorUpdate update_discriminator(GanState& gan, const GanOptions& o, con
 Tensor update_generator(GanState& gan, const GanOptions& o, const Tensor& z) {
   Tensor loss_g = generator_loss(o.loss, gan.discriminator->forward(gan.generator->forward(z)));
   gan.generator_optimizer->zero_grad();
-  loss_g.backward();
+  loss_g.backward_into(gan.generator->parameters());  // D's weight gradients would go unused: not computed
   gan.generator_gradients->average_gradients();  // [data parallel]
   gan.generator_optimizer->step();
   return loss_g;
