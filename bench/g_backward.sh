@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What backing the G step into G's parameters only saves (Tensor::backward_into; PyTorch's
+# backward(inputs=...)), for both frameworks: build/bench/gan_step and
+# bench/gan_step_torch.py with --g-backward full and generator, alternated in one session,
+# ROUNDS rounds of ITERS timed iterations, SN on every D layer. Ours at 1 and 2 threads;
+# PyTorch with 1 torch + 1 OpenBLAS thread and in the 2-core mix given (default 2 + 1, its
+# best for the DCGAN; 1 + 2 for the MLP-GAN). Prints every round's medians, then the median
+# over the rounds and each framework's generator / full ratio.
+#
+#   bash bench/g_backward.sh [ROUNDS] [ITERS] [MODEL] [TORCH_THREADS OPENBLAS_THREADS]
+#   bash bench/g_backward.sh 4 30 dcgan 2 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-4}
+iters=${2:-30}
+model=${3:-dcgan}
+mix_torch=${4:-2}
+mix_blas=${5:-1}
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736  # as bench/run_cpu.sh
+median_of() { sed -n 's/.*median \([0-9.]*\) .*/\1/p'; }
+declare -A times
+for round in $(seq "$rounds"); do
+  for mode in full generator; do
+    for threads in 1 2; do
+      t=$(SIGMAGRAD_NUM_THREADS=$threads build/bench/gan_step --model "$model" --iters "$iters" --g-backward $mode | median_of)
+      times[ours,$threads,$mode]+="$t "
+      echo "round $round: sigmagrad $model threads=$threads g-backward=$mode median $t ms"
+    done
+    for mix in "1 1" "$mix_torch $mix_blas"; do
+      set -- $mix
+      t=$(OPENBLAS_NUM_THREADS=$2 /usr/bin/python3 bench/gan_step_torch.py --model "$model" --threads "$1" \
+            --iters "$iters" --g-backward $mode | median_of)
+      key=$([[ $1 == 1 && $2 == 1 ]] && echo 1 || echo 2)
+      times[pytorch,$key,$mode]+="$t "
+      echo "round $round: pytorch $model $1 torch + $2 OpenBLAS threads g-backward=$mode median $t ms"
+    done
+  done
+done
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
+echo "== $model: medians over $rounds rounds of $iters timed iterations (ms) =="
+for who in ours pytorch; do
+  for cores in 1 2; do
+    full=$(echo "${times[$who,$cores,full]}" | median)
+    generator=$(echo "${times[$who,$cores,generator]}" | median)
+    awk -v w="$who" -v c="$cores" -v f="$full" -v g="$generator" \
+      'BEGIN {printf "%s, %s core%s: full %.1f, generator %.1f, generator / full = %.3f\n", w, c, c == 1 ? "" : "s", f, g, g / f}'
+  done
+done
+for mode in full generator; do
+  for cores in 1 2; do
+    ours=$(echo "${times[ours,$cores,$mode]}" | median)
+    theirs=$(echo "${times[pytorch,$cores,$mode]}" | median)
+    awk -v m="$mode" -v c="$cores" -v a="$ours" -v b="$theirs" \
+      'BEGIN {printf "g-backward=%s, %s core%s: ours / pytorch = %.2f\n", m, c, c == 1 ? "" : "s", a / b}'
+  done
+done
