@@ -241,6 +241,24 @@ TEST_CASE("backward_into asks an op only for the input gradients that lead to th
   CHECK_FALSE(b.grad().defined());
 }
 
+TEST_CASE("grad() asks an op only for the input gradients that lead to the inputs asked about") {
+  Tensor a = leaf({1, 2}), b = leaf({3, 4});
+  Tensor product;
+  {
+    NoGradGuard no_grad;
+    product = a * b;
+  }
+  std::vector<bool> asked;
+  const Tensor a_value = a.detach(), b_value = b.detach();
+  product = record("spy", {a, b}, product, [&](const Tensor& g, const std::vector<bool>& needs) {
+    asked = needs;
+    return TensorList{needs[0] ? g * b_value : Tensor(), needs[1] ? g * a_value : Tensor()};
+  });
+  TensorList g = grad(sum(product), {b}, Tensor());
+  CHECK(asked == std::vector<bool>{false, true});
+  CHECK(g[0].to_vector<double>() == std::vector<double>{1, 2});  // d/db sum(a * b) = a
+}
+
 TEST_CASE("backward into a generator's weight gives it backward()'s gradient and skips the critic's weight gradient") {
   // A G step in miniature: loss = sum(D(G(z))) with linear G and D; only G's weight is named.
   auto weights = [] {
