@@ -5,7 +5,7 @@
 # ROUNDS rounds of ITERS timed iterations, SN on every D layer. Ours at 1 and 2 threads;
 # PyTorch with 1 torch + 1 OpenBLAS thread and in the 2-core mix given (default 2 + 1, its
 # best for the DCGAN; 1 + 2 for the MLP-GAN). Prints every round's medians, then the median
-# over the rounds and each framework's generator / full ratio.
+# over the rounds with each framework's generator / full ratio and ours / PyTorch in each mode.
 #
 #   bash bench/g_backward.sh [ROUNDS] [ITERS] [MODEL] [TORCH_THREADS OPENBLAS_THREADS]
 #   bash bench/g_backward.sh 4 30 dcgan 2 1
@@ -38,19 +38,19 @@ for round in $(seq "$rounds"); do
 done
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR] = $1} END {print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
 echo "== $model: medians over $rounds rounds of $iters timed iterations (ms) =="
-for who in ours pytorch; do
-  for cores in 1 2; do
-    full=$(echo "${times[$who,$cores,full]}" | median)
-    generator=$(echo "${times[$who,$cores,generator]}" | median)
-    awk -v w="$who" -v c="$cores" -v f="$full" -v g="$generator" \
-      'BEGIN {printf "%s, %s core%s: full %.1f, generator %.1f, generator / full = %.3f\n", w, c, c == 1 ? "" : "s", f, g, g / f}'
+cores_label() { [[ $1 == 1 ]] && echo "1 core" || echo "$1 cores"; }
+# compare LABEL KEY_A KEY_B: the two keys' medians over the rounds and their ratio
+compare() {
+  local a b
+  a=$(echo "${times[$2]}" | median)
+  b=$(echo "${times[$3]}" | median)
+  echo "$1: $a / $b ms = $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')"
+}
+for cores in 1 2; do
+  for who in ours pytorch; do
+    compare "$who, $(cores_label $cores), generator / full" "$who,$cores,generator" "$who,$cores,full"
   done
-done
-for mode in full generator; do
-  for cores in 1 2; do
-    ours=$(echo "${times[ours,$cores,$mode]}" | median)
-    theirs=$(echo "${times[pytorch,$cores,$mode]}" | median)
-    awk -v m="$mode" -v c="$cores" -v a="$ours" -v b="$theirs" \
-      'BEGIN {printf "g-backward=%s, %s core%s: ours / pytorch = %.2f\n", m, c, c == 1 ? "" : "s", a / b}'
+  for mode in full generator; do
+    compare "g-backward=$mode, $(cores_label $cores), ours / pytorch" "ours,$cores,$mode" "pytorch,$cores,$mode"
   done
 done

@@ -14,6 +14,21 @@ namespace {
 Tensor leaf(std::initializer_list<double> values) {
   return tensor(values, {DType::Float64, Device::cpu(), true});
 }
+
+// a * b recorded as an op whose backward writes into `asked` which input gradients the
+// engine asked for, and returns those (d/da = b, d/db = a).
+Tensor spy_product(const Tensor& a, const Tensor& b, std::vector<bool>& asked) {
+  Tensor product;
+  {
+    NoGradGuard no_grad;
+    product = a * b;
+  }
+  const Tensor a_value = a.detach(), b_value = b.detach();
+  return record("spy", {a, b}, product, [&asked, a_value, b_value](const Tensor& g, const std::vector<bool>& needs) {
+    asked = needs;
+    return TensorList{needs[0] ? g * b_value : Tensor(), needs[1] ? g * a_value : Tensor()};
+  });
+}
 }  // namespace
 
 TEST_CASE("backward of a scalar fills the leaves' .grad") {
@@ -224,18 +239,8 @@ TEST_CASE("backward_into adds to .grad like backward()") {
 
 TEST_CASE("backward_into asks an op only for the input gradients that lead to the named leaves") {
   Tensor a = leaf({1, 2}), b = leaf({3, 4});
-  Tensor product;
-  {
-    NoGradGuard no_grad;
-    product = a * b;
-  }
   std::vector<bool> asked;
-  const Tensor a_value = a.detach(), b_value = b.detach();
-  product = record("spy", {a, b}, product, [&](const Tensor& g, const std::vector<bool>& needs) {
-    asked = needs;
-    return TensorList{g * b_value, g * a_value};  // both returned anyway: b's must not reach b.grad
-  });
-  sum(product).backward_into({a});
+  sum(spy_product(a, b, asked)).backward_into({a});
   CHECK(asked == std::vector<bool>{true, false});
   CHECK(a.grad().to_vector<double>() == std::vector<double>{3, 4});
   CHECK_FALSE(b.grad().defined());
@@ -243,18 +248,8 @@ TEST_CASE("backward_into asks an op only for the input gradients that lead to th
 
 TEST_CASE("grad() asks an op only for the input gradients that lead to the inputs asked about") {
   Tensor a = leaf({1, 2}), b = leaf({3, 4});
-  Tensor product;
-  {
-    NoGradGuard no_grad;
-    product = a * b;
-  }
   std::vector<bool> asked;
-  const Tensor a_value = a.detach(), b_value = b.detach();
-  product = record("spy", {a, b}, product, [&](const Tensor& g, const std::vector<bool>& needs) {
-    asked = needs;
-    return TensorList{needs[0] ? g * b_value : Tensor(), needs[1] ? g * a_value : Tensor()};
-  });
-  TensorList g = grad(sum(product), {b}, Tensor());
+  TensorList g = grad(sum(spy_product(a, b, asked)), {b}, Tensor());
   CHECK(asked == std::vector<bool>{false, true});
   CHECK(g[0].to_vector<double>() == std::vector<double>{1, 2});  // d/db sum(a * b) = a
 }
