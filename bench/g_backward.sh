@@ -2,7 +2,8 @@
 # What backing the G step into G's parameters only saves (Tensor::backward_into; PyTorch's
 # backward(inputs=...)), for both frameworks: build/bench/gan_step and
 # bench/gan_step_torch.py with --g-backward full and generator, alternated in one session,
-# ROUNDS rounds of ITERS timed iterations, SN on every D layer. Ours at 1 and 2 threads;
+# ROUNDS rounds of ITERS timed iterations (odd rounds full first, even rounds generator
+# first), SN on every D layer. Ours at 1 and 2 threads;
 # PyTorch with 1 torch + 1 OpenBLAS thread and in the 2-core mix given (default 2 + 1, its
 # best for the DCGAN; 1 + 2 for the MLP-GAN). Prints every round's medians, then the median
 # over the rounds with each framework's generator / full ratio and ours / PyTorch in each mode.
@@ -16,11 +17,14 @@ iters=${2:-30}
 model=${3:-dcgan}
 mix_torch=${4:-2}
 mix_blas=${5:-1}
+[[ "$mix_torch $mix_blas" != "1 1" ]] || { echo "g_backward.sh: the 2-core mix must differ from 1 + 1" >&2; exit 2; }
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=68719476736  # as bench/run_cpu.sh
-median_of() { sed -n 's/.*median \([0-9.]*\) .*/\1/p'; }
+median_of() { sed -n 's/^\(sigmagrad\|pytorch\) .*median \([0-9.]*\) .*/\2/p'; }
 declare -A times
 for round in $(seq "$rounds"); do
-  for mode in full generator; do
+  modes="full generator"
+  (( round % 2 )) || modes="generator full"  # alternate which goes first
+  for mode in $modes; do
     for threads in 1 2; do
       t=$(SIGMAGRAD_NUM_THREADS=$threads build/bench/gan_step --model "$model" --iters "$iters" --g-backward $mode | median_of)
       times[ours,$threads,$mode]+="$t "
@@ -44,6 +48,7 @@ compare() {
   local a b
   a=$(echo "${times[$2]}" | median)
   b=$(echo "${times[$3]}" | median)
+  [[ -n $a && -n $b ]] || { echo "$1: a run printed no median" >&2; return 1; }
   echo "$1: $a / $b ms = $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%.3f", a / b}')"
 }
 for cores in 1 2; do

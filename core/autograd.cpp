@@ -367,7 +367,7 @@ void execute(Node* root, const Tensor& root_grad, bool retain_graph, Reachable g
       trace.skip(node);
       continue;
     }
-    if (!capture && grad_output.defined()) retain_output_grad(node, grad_output);
+    if (!pruning && grad_output.defined()) retain_output_grad(node, grad_output);  // grad(), backward_into: only the inputs
     trace.run(node, grad_output);
     ++ran;
     const TensorList input_grads = apply_node(node, grad_output, retain_graph, pruning);
@@ -424,10 +424,13 @@ void check_root(const Tensor& root, const Tensor& grad_output) {
 
 void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph, const TensorList& inputs) {
   check_root(root, grad_output);
-  for (std::size_t i = 0; i < inputs.size(); ++i)
-    SG_CHECK(inputs[i].defined() && inputs[i].is_leaf(), "backward_into(inputs): input ", i,
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    SG_CHECK(inputs[i].defined(), "backward_into(inputs): input ", i, " is an undefined Tensor (expected a leaf "
+             "that requires grad)");
+    SG_CHECK(inputs[i].is_leaf(), "backward_into(inputs): input ", i,
              " is not a leaf (expected tensors whose .grad backward fills, such as parameters; "
              "for the gradient of an intermediate tensor use grad())");
+  }
   const std::vector<std::shared_ptr<Node>> sinks = input_nodes(inputs, "backward_into(inputs)");
   Tensor seed = grad_output.defined() ? grad_output : ones_like(root);
   NoGradGuard no_grad;  // gradients are plain tensors: no graph of the backward pass

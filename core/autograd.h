@@ -154,7 +154,8 @@ Tensor record(const char* name, const TensorList& inputs, const Tensor& output, 
 inline SavedTensor save(const Tensor& t, const char* op_name) { return SavedTensor(t, op_name); }
 
 // The engine. `grad_output` may be undefined only when `root` has one element. With
-// `inputs` (leaves that require grad), only their .grad is written, and only the nodes
+// `inputs` (leaves that require grad), only their .grad is written (not even a
+// retain_grad() result's), and only the nodes
 // above them run, each asked only for the input gradients that lead to them
 // (PyTorch's backward(inputs=...)): a GAN's G step, backward into G's parameters, skips
 // D's weight-gradient products.

@@ -92,11 +92,12 @@ class Tensor {
   // Runs the backward pass from this tensor (core/autograd.cpp).
   void backward(const Tensor& grad_output = Tensor(), bool retain_graph = false) const;
   // The same, accumulating only into the .grad of `inputs` (leaves that require grad;
-  // e.g. a module's parameters()): the rest of the graph's gradients are not computed.
+  // e.g. a module's parameters()): the rest of the graph's gradients are not computed,
+  // and no other .grad is written (retain_grad() results included).
   // PyTorch's backward(inputs=...); a name of its own, since backward({x}) would read
   // {x} as the output gradient.
   void backward_into(const std::vector<Tensor>& inputs, const Tensor& grad_output = Tensor(),
-                bool retain_graph = false) const;
+                     bool retain_graph = false) const;
   Tensor& set_name(std::string name);
   const std::string& name() const { return checked().name; }
 

@@ -145,6 +145,23 @@ TEST_CASE("block cache: a block of two graphs reaches the shared cache only when
   CHECK(cache.take(512) == p);
 }
 
+TEST_CASE("block cache: a block passed on while its new graph records can be reused by that recording, and drains once") {
+  BlockCache cache;
+  const int first = cache.begin_recording();
+  void* p = block(13);
+  cache.adopt(p);
+  cache.end_recording();
+  const int second = cache.begin_recording();
+  cache.give_back(p, 512);               // now used by both; free in the first graph's pool
+  CHECK(cache.take(512) == nullptr);      // not the second recording's to take yet
+  cache.release_pool(first);              // the first graph is gone
+  CHECK(cache.pool_blocks(second) == 1);
+  CHECK(cache.take(512) == p);            // the recording may reuse it: the stream orders its work
+  cache.give_back(p, 512);
+  cache.end_recording();
+  CHECK(cache.drain_all() == std::vector<void*>{p});  // once: no double free at exit
+}
+
 TEST_CASE("block cache: a block of two graphs, the later one released first, is shared once the earlier one goes") {
   BlockCache cache;
   const int first = cache.begin_recording();
