@@ -177,10 +177,20 @@ Reachable find_reachable(Node* root) {
 class Pruning {
  public:
   Pruning(const std::vector<Node*>& targets, const Reachable& graph) : needed_(targets.begin(), targets.end()) {
-    for (bool grew = true; grew;) {  // a fixed point; graphs are DAGs, so this ends
-      grew = false;
-      for (auto it = graph.order.rbegin(); it != graph.order.rend(); ++it)
-        if (!needed_.count(*it) && leads_to_needed(*it)) grew = needed_.insert(*it).second;
+    // Every node from which a target can be reached: walk the edges backwards from the
+    // targets, once.
+    std::unordered_map<Node*, std::vector<Node*>> parents;
+    for (Node* node : graph.order)
+      for (const Edge& edge : node->next_edges)
+        if (edge.node) parents[edge.node.get()].push_back(node);
+    std::vector<Node*> work(targets.begin(), targets.end());
+    while (!work.empty()) {
+      Node* node = work.back();
+      work.pop_back();
+      auto it = parents.find(node);
+      if (it == parents.end()) continue;
+      for (Node* parent : it->second)
+        if (needed_.insert(parent).second) work.push_back(parent);
     }
   }
   bool needed(Node* node) const { return needed_.count(node) != 0; }
