@@ -13,6 +13,21 @@ using namespace sg;
 
 namespace {
 void* block(std::uintptr_t n) { return reinterpret_cast<void*>(n * 4096); }
+
+// Two graphs that both use block `p` of 512 bytes: the first was handed it while
+// recording (its output, written on every replay), the second read and freed it while
+// recording (its replays read it too). The second is still recording on return.
+struct TwoGraphs {
+  int first, second;
+};
+TwoGraphs block_freed_inside_a_second_recording(BlockCache& cache, void* p) {
+  const int first = cache.begin_recording();
+  cache.adopt(p);
+  cache.end_recording();
+  const int second = cache.begin_recording();
+  cache.give_back(p, 512);
+  return {first, second};
+}
 }  // namespace
 
 TEST_CASE("block cache: a freed block is handed out again for the same size, not for another") {
@@ -129,12 +144,8 @@ TEST_CASE("block cache: drain_all returns every free block once, shared or poole
 
 TEST_CASE("block cache: a block of two graphs reaches the shared cache only when both are gone") {
   BlockCache cache;
-  const int first = cache.begin_recording();
   void* p = block(11);
-  cache.adopt(p);  // the first graph's output, written on every replay of it
-  cache.end_recording();
-  const int second = cache.begin_recording();
-  cache.give_back(p, 512);  // read and freed inside the second recording: its replays read it too
+  const auto [first, second] = block_freed_inside_a_second_recording(cache, p);
   cache.end_recording();
   cache.release_pool(first);             // the first graph is gone, the second still replays:
   CHECK(cache.pool_blocks(second) == 1);  // the block passes to the second graph's pool,
@@ -147,12 +158,8 @@ TEST_CASE("block cache: a block of two graphs reaches the shared cache only when
 
 TEST_CASE("block cache: a block passed on while its new graph records can be reused by that recording, and drains once") {
   BlockCache cache;
-  const int first = cache.begin_recording();
   void* p = block(13);
-  cache.adopt(p);
-  cache.end_recording();
-  const int second = cache.begin_recording();
-  cache.give_back(p, 512);               // now used by both; free in the first graph's pool
+  const auto [first, second] = block_freed_inside_a_second_recording(cache, p);  // free in the first's pool
   CHECK(cache.take(512) == nullptr);      // not the second recording's to take yet
   cache.release_pool(first);              // the first graph is gone
   CHECK(cache.pool_blocks(second) == 1);
@@ -164,12 +171,8 @@ TEST_CASE("block cache: a block passed on while its new graph records can be reu
 
 TEST_CASE("block cache: a block of two graphs, the later one released first, is shared once the earlier one goes") {
   BlockCache cache;
-  const int first = cache.begin_recording();
   void* p = block(12);
-  cache.adopt(p);
-  cache.end_recording();
-  const int second = cache.begin_recording();
-  cache.give_back(p, 512);
+  const auto [first, second] = block_freed_inside_a_second_recording(cache, p);
   cache.end_recording();
   cache.release_pool(second);
   CHECK(cache.pool_blocks(first) == 1);  // still the first graph's
