@@ -195,6 +195,11 @@ void Module::zero_grad() {
   for (Tensor& p : parameters()) p.zero_grad();
 }
 
+Module& Module::requires_grad_(bool requires_grad) {
+  for (Tensor& p : parameters()) p.requires_grad_(requires_grad);
+  return *this;
+}
+
 void Module::print(std::ostream& os, int indent) const {
   int64_t count = 0;
   for (auto& [name, t] : parameters_) count += t.numel();

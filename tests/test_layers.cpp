@@ -226,3 +226,35 @@ TEST_CASE("a backward into the generator gives it backward()'s gradient and none
   // D's weight-gradient product is the one the full backward makes and this one does not.
   CHECK(named_gemms.size() + 1 == full_gemms.size());
 }
+
+TEST_CASE("requires_grad_(false) freezes a module: a backward through it fills its inputs' gradients, none of its own") {
+  // loss = sum(D(G(z))) with D frozen: G's gradients as with D trainable, D's none, and
+  // D's weight-gradient product not computed.
+  auto run = [](bool freeze_d, std::vector<cpu::GemmCall>* gemms) {
+    Generator gen(31);
+    Linear g(3, 5, true, gen, DType::Float64), d(5, 2, true, gen, DType::Float64);
+    if (freeze_d) d.requires_grad_(false);
+    Generator z_gen(32);
+    Tensor loss = sum(d.forward(g.forward(randn({4, 3}, z_gen, {DType::Float64}))));
+    cpu::record_gemm_calls(gemms);
+    loss.backward();
+    cpu::record_gemm_calls(nullptr);
+    std::vector<std::vector<double>> grads;
+    for (const Tensor& p : g.parameters()) grads.push_back(p.grad().to_vector<double>());
+    for (const Tensor& p : d.parameters()) CHECK(p.grad().defined() == !freeze_d);
+    return grads;
+  };
+  std::vector<cpu::GemmCall> trainable_gemms, frozen_gemms;
+  const auto trainable = run(false, &trainable_gemms);
+  const auto frozen = run(true, &frozen_gemms);
+  CHECK(frozen == trainable);  // bit for bit
+  CHECK(frozen_gemms.size() + 1 == trainable_gemms.size());
+}
+
+TEST_CASE("requires_grad_(true) makes a frozen module's parameters trainable again") {
+  Linear layer(2, 3);
+  CHECK(&layer.requires_grad_(false) == &layer);  // returns the module, for chaining
+  for (const Tensor& p : layer.parameters()) CHECK_FALSE(p.requires_grad());
+  layer.requires_grad_(true);
+  for (const Tensor& p : layer.parameters()) CHECK(p.requires_grad());
+}
