@@ -270,13 +270,16 @@ void send_gradients(Node* node, const TensorList& input_grads, std::unordered_ma
 // sinks "[k] AccumulateGrad(leaf name)"; small gradients are printed with their values.
 class EngineTracer {
  public:
-  EngineTracer(std::ostream* out, const Reachable& graph, bool retain_graph, bool capturing)
+  EngineTracer(std::ostream* out, const Reachable& graph, bool retain_graph, bool pruning, bool capturing)
       : out_(out), retain_graph_(retain_graph) {
     if (!out_) return;
     for (std::size_t k = 0; k < graph.order.size(); ++k) index_[graph.order[k]] = k;
     std::size_t width = 0;
     for (Node* node : graph.order) width = std::max(width, label(node).size());
-    *out_ << "engine: backward from " << label(graph.order[0]) << (capturing ? " (grad(): no .grad is written)" : "")
+    const char* mode = capturing ? " (grad(): no .grad is written)"
+                       : pruning ? " (backward_into: only the named leaves' .grad is written)"
+                                 : "";
+    *out_ << "engine: backward from " << label(graph.order[0]) << mode
           << "\nphase 1: count the edges into every node reachable from the root (breadth-first)\n";
     for (Node* node : graph.order) {
       auto it = graph.dependencies.find(node);
@@ -363,7 +366,7 @@ class EngineTracer {
 // gradients are captured instead of accumulated.
 void execute(Node* root, const Tensor& root_grad, bool retain_graph, Reachable graph, const Pruning* pruning,
              Capture* capture) {
-  EngineTracer trace(engine_trace(), graph, retain_graph, capture != nullptr);
+  EngineTracer trace(engine_trace(), graph, retain_graph, pruning != nullptr, capture != nullptr);
   std::unordered_map<Node*, Tensor> buffers{{root, root_grad}};
   std::priority_queue<Node*, std::vector<Node*>, LaterFirst> ready;
   ready.push(root);

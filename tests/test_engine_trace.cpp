@@ -109,3 +109,21 @@ TEST_CASE("the engine trace in grad() names the nodes it does not run") {
   CHECK(grads[0].to_vector<double>() == std::vector<double>{1, 1});
   CHECK_FALSE(g.x.grad().defined());
 }
+
+TEST_CASE("the engine trace in backward_into says so and names the sink it does not run") {
+  // L = sum(x * w), backward into x only: mul runs, x's sink runs, w's sink does not.
+  Tensor x = tensor({1.0, 2.0}, {DType::Float64, Device::cpu(), true}).set_name("x");
+  Tensor w = tensor({3.0, 4.0}, {DType::Float64, Device::cpu(), true}).set_name("w");
+  Tensor loss = sum(x * w).set_name("L");
+  std::ostringstream trace;
+  {
+    EngineTraceGuard tracing(trace);
+    loss.backward_into({x});
+  }
+  const std::string text = trace.str();
+  CHECK(text.find("engine: backward from [0] sum -> L (backward_into: only the named leaves' .grad is written)\n") == 0);
+  CHECK(text.find("  not run: [3] AccumulateGrad(w) (only the nodes above the inputs asked for run)\n") !=
+        std::string::npos);
+  CHECK(text.find("done: 3 nodes ran\n") != std::string::npos);
+  CHECK_FALSE(w.grad().defined());
+}
