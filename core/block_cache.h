@@ -10,9 +10,10 @@
 // never to the shared cache while the graph lives. A block can belong to several graphs
 // (one graph's output, read and freed inside another's recording): it reaches the shared
 // cache only when every graph that was handed it, or freed it while recording, is gone.
-// A block a graph only reads is not tracked: its tensor must outlive the graph's replays. release_pool() (the graph is gone)
-// passes its free blocks on to another live graph that uses them, or else to the shared
-// cache; its blocks still held by tensors follow the same rule when they are freed.
+// A block a graph only reads is not tracked: its tensor must outlive the graph's
+// replays. release_pool() (the graph is gone) passes its free blocks on to another live
+// graph that uses them, or else to the shared cache; its blocks still held by tensors
+// follow the same rule when they are freed.
 #include <algorithm>
 #include <cstddef>
 #include <map>
