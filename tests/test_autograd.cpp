@@ -300,7 +300,7 @@ TEST_CASE("backward_into refuses a leaf that does not require grad") {
 
 TEST_CASE("backward_into gives backward()'s gradients bit for bit on random graphs with shared subexpressions") {
   // 60 random graphs: 4 leaves, 8 ops each on any two earlier values (so values are reused
-  // and paths merge), the loss summing the last two; a random non-empty subset of leaves
+  // and paths merge), the loss a weighted sum of the last two; a random non-empty subset of leaves
   // is named. The reference is backward() on a second copy of the same graph.
   std::mt19937 rng(11);
   struct Step {
@@ -318,7 +318,9 @@ TEST_CASE("backward_into gives backward()'s gradients bit for bit on random grap
       const Tensor &a = values[s.i], &b = values[s.j];
       values.push_back(s.op == 0 ? a + b : s.op == 1 ? a * b : s.op == 2 ? a - b * 0.5 : tanh(a) * b);
     }
-    return sum(values.back()) + sum(values[values.size() - 2]);
+    // Weighted sums, so that the gradients reaching the graph are not all ones.
+    const Tensor weights = tensor({0.5, -1.25, 2.0}, {DType::Float64});
+    return sum(values.back() * weights) + sum(values[values.size() - 2] * (weights * -0.75));
   };
   for (int trial = 0; trial < 60; ++trial) {
     CAPTURE(trial);
