@@ -90,8 +90,8 @@ class Module {
   // Sets requires_grad on every parameter of this module and below (PyTorch's
   // Module.requires_grad_). false freezes them: a backward through the module still
   // passes gradients on to its inputs but computes none for its parameters (a GAN's G
-  // step through a frozen D skips D's weight-gradient products). Build optimisers while
-  // the parameters require grad; a frozen parameter's step is skipped (it has no .grad).
+  // step through a frozen D skips D's weight-gradient products). An optimiser may be built
+  // before or after: it skips a frozen parameter's step (no .grad) until it is unfrozen.
   Module& requires_grad_(bool requires_grad = true);
   // Moves every parameter and buffer to `device` in place (the Tensor handles stay the
   // same, so build optimisers after this call or before, either works). Grads are dropped.

@@ -10,8 +10,13 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
   SG_CHECK(!params_.empty(), "optimizer: got an empty parameter list (expected at least one tensor; was the "
            "optimiser created before the model's layers?)");
   for (std::size_t i = 0; i < params_.size(); ++i) {
-    SG_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].requires_grad(), "optimizer: parameter ", i,
-             " must be a leaf tensor that requires grad");
+    // As in PyTorch, a leaf that does not require grad (a frozen parameter) is accepted:
+    // it has no .grad while frozen, so step() skips it, and it trains again once unfrozen.
+    SG_CHECK(params_[i].defined(), "optimizer: parameter ", i, " is an undefined tensor");
+    SG_CHECK(params_[i].is_leaf(), "optimizer: parameter ", i, " must be a leaf tensor (got the result of '",
+             params_[i].grad_fn()->name(), "'; pass the tensor the model owns, or a detach()ed copy)");
+    SG_CHECK(is_floating(params_[i].dtype()), "optimizer: parameter ", i, " has dtype ",
+             dtype_name(params_[i].dtype()), ", expected float32 or float64 (only they have gradients)");
     SG_CHECK(params_[i].is_contiguous(), "optimizer: parameter ", i, " of shape ", shape_str(params_[i].shape()),
              " must be contiguous");
   }

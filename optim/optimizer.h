@@ -1,9 +1,11 @@
 #pragma once
 // Optimisers update a list of parameters from their .grad. They know nothing of
-// layers: give them module.parameters() or any tensors that require grad.
+// layers: give them module.parameters() or any leaf float tensors.
 //
 // Each parameter's update is one fused pass over contiguous memory (no temporary
-// tensors, no graph). Parameters without a gradient are skipped.
+// tensors, no graph). Parameters without a gradient are skipped: a frozen one
+// (requires_grad false, e.g. Module::requires_grad_(false)) is accepted, as in PyTorch,
+// and steps again once unfrozen; with Adam it keeps its own step count meanwhile.
 #include <map>
 #include <string>
 #include <vector>

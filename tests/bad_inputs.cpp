@@ -204,7 +204,8 @@ std::vector<Row> rows() {
          layer.load_state_dict(state);
        })},
       {"optimisers", "an optimiser with no parameters", "empty parameter list", api([] { Adam({}); })},
-      {"optimisers", "a parameter that does not require grad", "must be a leaf tensor that requires grad", api([] { SGD({zeros({2})}); })},
+      {"optimisers", "a parameter that is the result of an op", "must be a leaf tensor (got the result of 'mul'", api([] { Tensor p = ones({2}, {DType::Float32, Device::cpu(), true}); SGD({mul(p, p)}); })},
+      {"optimisers", "an int64 parameter", "has dtype int64, expected float32 or float64", api([] { SGD({zeros({2}, {DType::Int64})}); })},
       {"optimisers", "a negative learning rate", "lr", api([] { Adam({ones({2}, {DType::Float32, Device::cpu(), true})}, {.lr = -1}); })},
       {"optimisers", "Nesterov without momentum", "Nesterov momentum needs momentum > 0", api([] { SGD({ones({2}, {DType::Float32, Device::cpu(), true})}, {.nesterov = true}); })},
       // ---- several processes (distributed/; here a job of one process) ----

@@ -131,6 +131,31 @@ TEST_CASE("Adam counts steps per parameter: each one's bias correction uses its 
   CHECK(b.item() == doctest::Approx(wb).epsilon(1e-14));
 }
 
+TEST_CASE("a frozen parameter is accepted, left alone while frozen, and stepped from its own step 1 once unfrozen") {
+  // As in PyTorch: requires_grad false means no .grad, so step() skips the parameter.
+  Tensor trained = scalar_param(1.0), frozen = scalar_param(1.0);
+  frozen.requires_grad_(false);
+  Adam opt({trained, frozen}, {.lr = 0.1});
+  auto step_on_both = [&] {
+    opt.zero_grad();
+    sum(mul(trained, trained) * 0.5 + mul(frozen, frozen) * 0.5).backward();
+    opt.step();
+  };
+  step_on_both();
+  CHECK(frozen.item() == 1.0);
+  CHECK_FALSE(frozen.grad().defined());
+  CHECK(opt.steps(1) == 0);
+  frozen.requires_grad_(true);
+  step_on_both();
+  CHECK(opt.steps(0) == 2);
+  CHECK(opt.steps(1) == 1);
+  double wt = 1, mt = 0, vt = 0, wf = 1, mf = 0, vf = 0;
+  for (int t = 1; t <= 2; ++t) wt = adam_update(wt, mt, vt, t, 0.1);
+  wf = adam_update(wf, mf, vf, 1, 0.1);  // its first step: bias correction at t = 1
+  CHECK(trained.item() == doctest::Approx(wt).epsilon(1e-14));
+  CHECK(frozen.item() == doctest::Approx(wf).epsilon(1e-14));
+}
+
 TEST_CASE("Adam continues from a loaded step count: the next update is step count + 1") {
   Tensor p = scalar_param(1.0), q = scalar_param(0.0);
   Adam a({p}, {.lr = 0.1});
@@ -196,5 +221,8 @@ TEST_CASE("optimiser arguments are validated") {
   Tensor p = scalar_param(1.0);
   CHECK_THROWS_WITH_AS(Adam({p}, {.beta1 = 1.0}), doctest::Contains("betas in [0, 1)"), Error);
   CHECK_THROWS_WITH_AS(SGD({p}, {.lr = 0.1, .nesterov = true}), doctest::Contains("Nesterov"), Error);
-  CHECK_THROWS_WITH_AS(SGD({tensor({1.0})}, {}), doctest::Contains("requires grad"), Error);
+  CHECK_THROWS_WITH_AS(SGD({mul(p, p)}, {}), doctest::Contains("must be a leaf tensor (got the result of 'mul'"),
+                       Error);
+  CHECK_THROWS_WITH_AS(SGD({zeros({2}, {DType::Int64})}, {}), doctest::Contains("has dtype int64, expected float32"),
+                       Error);
 }
