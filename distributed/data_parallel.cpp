@@ -61,13 +61,14 @@ void GradientAverager::average_gradients() {
     const Kernels& kernels = kernels_for(bucket.flat);
     for (auto& [param, slot] : bucket.members) {
       const Tensor grad = param.grad();
-      if (grad.defined())
+      if (grad.defined() && param.requires_grad())
         kernels.copy(slot, grad);
       else
         kernels.fill(slot, 0.0);
     }
     comm_->all_reduce(bucket.flat, ReduceOp::Average);
     for (auto& [param, slot] : bucket.members) {
+      if (!param.requires_grad()) continue;  // frozen on every rank alike: left as it is
       Tensor grad = param.grad();
       if (grad.defined()) {
         kernels.copy(grad, slot);

@@ -111,6 +111,24 @@ TEST_CASE("gradients are averaged in several buckets of mixed dtypes, missing gr
   }
 }
 
+TEST_CASE("a frozen parameter is left out of the average: its own .grad stays, and none is given to it") {
+  auto comm = job();
+  const int rank = comm->rank();
+  auto param = [] { return zeros({4}, {DType::Float64, Device::cpu(), true}); };
+  Tensor trained = param(), frozen_with_grad = param(), frozen_without = param();
+  GradientAverager averager(comm, {trained, frozen_with_grad, frozen_without});
+  trained.set_grad(rank_values(4, DType::Float64, rank));
+  frozen_with_grad.set_grad(rank_values(4, DType::Float64, rank));  // from a step before it was frozen
+  frozen_with_grad.requires_grad_(false);
+  frozen_without.requires_grad_(false);
+  averager.average_gradients();
+  for (int64_t i = 0; i < 4; ++i) {
+    CHECK(trained.grad().at({i}) == doctest::Approx(expected_sum(i, comm->world_size()) / comm->world_size()));
+    CHECK(frozen_with_grad.grad().at({i}) == (rank + 1.0) * static_cast<double>(i) + 0.5);  // this rank's own
+  }
+  CHECK_FALSE(frozen_without.grad().defined());
+}
+
 TEST_CASE("all_reduce_sum's gradient is the sum over ranks of the gradients of its output") {
   // y = sum_r x_r on every rank; rank r's loss L_r = (r + 1) * sum(y), so
   // dL/dx_r summed over every rank's loss: sum_s (s + 1) = W(W+1)/2 for each element.
