@@ -35,7 +35,8 @@ void broadcast_from_root(Communicator& comm, const std::vector<Tensor>& tensors)
 // makes the same calls in the same order. A parameter without a gradient on this rank
 // contributes zeros and receives the average. A frozen parameter (requires_grad false,
 // alike on every rank) contributes zeros and is left as it is, .grad included, as
-// PyTorch's DDP leaves such parameters out. In a job of one process it does nothing.
+// PyTorch's DDP leaves such parameters out; the optimisers do not step it either. In a
+// job of one process it does nothing.
 class GradientAverager {
  public:
   GradientAverager(std::shared_ptr<Communicator> comm, std::vector<Tensor> parameters,

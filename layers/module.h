@@ -91,10 +91,11 @@ class Module {
   // Module.requires_grad_). false freezes them: a backward through the module still
   // passes gradients on to its inputs but computes none for its parameters (a GAN's G
   // step through a frozen D skips D's weight-gradient products). An optimiser may be built
-  // before or after: it skips a frozen parameter's step (no .grad) until it is unfrozen.
+  // before or after: it skips a frozen parameter until it is unfrozen (optim/optimizer.h).
   Module& requires_grad_(bool requires_grad = true);
   // Moves every parameter and buffer to `device` in place (the Tensor handles stay the
-  // same, so build optimisers after this call or before, either works). Grads are dropped.
+  // same, so build optimisers after this call or before, either works). A tensor that moves
+  // loses its .grad; one already on `device` keeps it.
   void to(Device device);
 
   // An indented tree of the modules with their settings and parameter counts.

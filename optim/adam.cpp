@@ -31,7 +31,7 @@ void Adam::step() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || !p.requires_grad()) continue;  // no gradient, or frozen (optimizer.h)
     g = g.contiguous();
     if (exp_avg_[i].device() != p.device()) {  // the module moved (Module::to) after this optimiser was built
       exp_avg_[i] = exp_avg_[i].to(p.device());

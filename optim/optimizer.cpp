@@ -11,7 +11,7 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
            "optimiser created before the model's layers?)");
   for (std::size_t i = 0; i < params_.size(); ++i) {
     // As in PyTorch, a leaf that does not require grad (a frozen parameter) is accepted:
-    // it has no .grad while frozen, so step() skips it, and it trains again once unfrozen.
+    // step() skips it while it is frozen, and it trains again once unfrozen.
     SG_CHECK(params_[i].defined(), "optimizer: parameter ", i, " is an undefined tensor");
     SG_CHECK(params_[i].is_leaf(), "optimizer: parameter ", i, " must be a leaf tensor (got the result of '",
              params_[i].grad_fn()->name(), "'; pass the tensor the model owns, or a detach()ed copy)");

@@ -1,11 +1,14 @@
 #pragma once
 // Optimisers update a list of parameters from their .grad. They know nothing of
-// layers: give them module.parameters() or any leaf float tensors.
+// layers: give them module.parameters() or any contiguous leaf float tensors.
 //
 // Each parameter's update is one fused pass over contiguous memory (no temporary
-// tensors, no graph). Parameters without a gradient are skipped: a frozen one
-// (requires_grad false, e.g. Module::requires_grad_(false)) is accepted, as in PyTorch,
-// and steps again once unfrozen; with Adam it keeps its own step count meanwhile.
+// tensors, no graph). A parameter is skipped while it has no gradient or is frozen
+// (requires_grad false, e.g. Module::requires_grad_(false)). A frozen one is accepted,
+// as in PyTorch, and steps again once unfrozen; with Adam it keeps its own step count
+// meanwhile. Unlike PyTorch, which steps any parameter that holds a .grad, a frozen
+// parameter is not stepped even with a .grad left from before it was frozen: frozen
+// means unchanged, on every rank alike (distributed/data_parallel.h leaves it out too).
 #include <map>
 #include <string>
 #include <vector>

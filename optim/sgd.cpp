@@ -22,7 +22,7 @@ void SGD::step() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
     Tensor g = p.grad();
-    if (!g.defined()) continue;
+    if (!g.defined() || !p.requires_grad()) continue;  // no gradient, or frozen (optimizer.h)
     g = g.contiguous();
     if (momentum_buffers_[i].device() != p.device()) momentum_buffers_[i] = momentum_buffers_[i].to(p.device());
     const bool first = started[i] == 0;

@@ -156,6 +156,30 @@ TEST_CASE("a frozen parameter is accepted, left alone while frozen, and stepped 
   CHECK(frozen.item() == doctest::Approx(wf).epsilon(1e-14));
 }
 
+TEST_CASE("a parameter frozen while it holds a .grad is not stepped by SGD or Adam (unlike PyTorch)") {
+  // Frozen means unchanged: a gradient left from before the freeze is not applied, nor
+  // Adam's moments (which would move it with a zero gradient too).
+  Tensor p_sgd = scalar_param(1.0), p_adam = scalar_param(1.0);
+  SGD sgd({p_sgd}, {.lr = 0.1, .momentum = 0.9});
+  Adam adam({p_adam}, {.lr = 0.1});
+  for (int k = 0; k < 2; ++k) {  // two real steps: momentum and moments are non-zero
+    sgd.zero_grad();
+    adam.zero_grad();
+    sum(mul(p_sgd, p_sgd) * 0.5 + mul(p_adam, p_adam) * 0.5).backward();
+    sgd.step();
+    adam.step();
+  }
+  const double sgd_value = p_sgd.item(), adam_value = p_adam.item();
+  p_sgd.requires_grad_(false);
+  p_adam.requires_grad_(false);
+  REQUIRE(p_sgd.grad().defined());  // the last step's gradient is still there
+  sgd.step();
+  adam.step();
+  CHECK(p_sgd.item() == sgd_value);
+  CHECK(p_adam.item() == adam_value);
+  CHECK(adam.steps(0) == 2);
+}
+
 TEST_CASE("Adam continues from a loaded step count: the next update is step count + 1") {
   Tensor p = scalar_param(1.0), q = scalar_param(0.0);
   Adam a({p}, {.lr = 0.1});

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
       ->check(examples::positive());
   app.add_option("--lr", lr, "learning rate on the circle problem")->check(examples::positive());
   app.add_option("--mnist", mnist_dir, "directory with the MNIST IDX files (scripts/fetch-mnist.sh)");
-  app.add_option("--mnist-images", mnist_images, "training digits for part 2 (0 skips it)")
+  app.add_option("--mnist-images", mnist_images, "training digits for part 3 (0 skips it)")
       ->check(examples::non_negative());
   app.add_option("--mnist-lr", mnist_lr, "learning rate on MNIST")->check(examples::positive());
   app.add_option("--mnist-epochs", mnist_epochs, "epochs on MNIST")->check(examples::positive());
