@@ -18,9 +18,9 @@
 //  - host values that change between steps are frozen when the step is recorded: an SN
 //    policy's switches, SGD's first-step flag, which parameters are frozen
 //    (requires_grad_). Call reset() after changing one; the next run() records again.
-//    The optimisers keep what changes on the device instead: Adam
-//    counts its steps there, so its bias corrections move on with each replay, and a
-//    learning rate set with set_lr() between runs is the one the next replay uses.
+//    The optimisers keep what changes on the device instead: Adam counts its steps
+//    there, so its bias corrections move on with each replay, and a learning rate set
+//    with set_lr() between runs is the one the next replay uses.
 //  - everything the step reads or writes (parameters, optimiser state, inputs, outputs)
 //    outlives the CapturedStep.
 #include <functional>
