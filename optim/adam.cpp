@@ -30,9 +30,8 @@ void Adam::step() {
   NoGradGuard no_grad;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined() || !p.requires_grad()) continue;  // no gradient, or frozen (optimizer.h)
-    g = g.contiguous();
+    const Tensor g = gradient_to_apply(p);
+    if (!g.defined()) continue;
     if (exp_avg_[i].device() != p.device()) {  // the module moved (Module::to) after this optimiser was built
       exp_avg_[i] = exp_avg_[i].to(p.device());
       exp_avg_sq_[i] = exp_avg_sq_[i].to(p.device());

@@ -22,6 +22,12 @@ Optimizer::Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {
   }
 }
 
+Tensor Optimizer::gradient_to_apply(const Tensor& param) {
+  const Tensor grad = param.grad();
+  if (!grad.defined() || !param.requires_grad()) return Tensor();
+  return grad.contiguous();
+}
+
 void Optimizer::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }

@@ -40,6 +40,9 @@ class Optimizer {
   // Copies `state` into `own`, checking keys and shapes; names the optimiser in errors.
   static void load_into(const char* optimizer, std::map<std::string, Tensor>& own,
                         const std::map<std::string, Tensor>& state);
+  // The gradient step() applies to `param`, contiguous; undefined when the parameter is
+  // skipped (no gradient, or frozen: the header's rule, in this one place).
+  static Tensor gradient_to_apply(const Tensor& param);
   // The learning rate as a 1-element float64 tensor on `device` (moved there if the
   // parameters were moved after this optimiser was made), for the update kernels.
   const Tensor& lr_on(Device device);

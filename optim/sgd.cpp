@@ -21,9 +21,8 @@ void SGD::step() {
   int64_t* started = started_.data<int64_t>();
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Tensor& p = params_[i];
-    Tensor g = p.grad();
-    if (!g.defined() || !p.requires_grad()) continue;  // no gradient, or frozen (optimizer.h)
-    g = g.contiguous();
+    const Tensor g = gradient_to_apply(p);
+    if (!g.defined()) continue;
     if (momentum_buffers_[i].device() != p.device()) momentum_buffers_[i] = momentum_buffers_[i].to(p.device());
     const bool first = started[i] == 0;
     started[i] = 1;

@@ -132,7 +132,7 @@ TEST_CASE("Adam counts steps per parameter: each one's bias correction uses its 
 }
 
 TEST_CASE("a frozen parameter is accepted, left alone while frozen, and stepped from its own step 1 once unfrozen") {
-  // As in PyTorch: requires_grad false means no .grad, so step() skips the parameter.
+  // Accepted as in PyTorch; while frozen it gets no .grad and step() skips it.
   Tensor trained = scalar_param(1.0), frozen = scalar_param(1.0);
   frozen.requires_grad_(false);
   Adam opt({trained, frozen}, {.lr = 0.1});
