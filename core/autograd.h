@@ -155,10 +155,9 @@ inline SavedTensor save(const Tensor& t, const char* op_name) { return SavedTens
 
 // The engine. `grad_output` may be undefined only when `root` has one element. With
 // `inputs` (leaves that require grad), only their .grad is written (not even a
-// retain_grad() result's), and only the nodes
-// above them run, each asked only for the input gradients that lead to them
-// (PyTorch's backward(inputs=...)): a GAN's G step, backward into G's parameters, skips
-// D's weight-gradient products.
+// retain_grad() result's), and only the nodes above them run, each asked only for the
+// input gradients that lead to them (PyTorch's backward(inputs=...)): a GAN's G step,
+// backward into G's parameters, skips D's weight-gradient products.
 void run_backward(const Tensor& root, const Tensor& grad_output, bool retain_graph, const TensorList& inputs = {});
 
 // Gradients of `outputs` w.r.t. `inputs` without touching any .grad (used by gradcheck).
