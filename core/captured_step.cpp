@@ -35,6 +35,11 @@ CapturedStep::CapturedStep(Device device, std::function<void()> step) : device_(
 CapturedStep::~CapturedStep() { reset(); }
 
 void CapturedStep::reset() {
+  // The next run() is eager again: what reset() is called after (a flag switched, a
+  // parameter unfrozen, a checkpoint loaded) may leave something to make or read once,
+  // such as SGD's first step of a parameter or a flag read back, and a recording refuses
+  // a read-back or bakes in a first step.
+  warmed_up_ = false;
   if (!graph_) return;
   void* graph = graph_;
   graph_ = nullptr;

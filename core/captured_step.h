@@ -17,7 +17,8 @@
 //  - a step that throws while recording leaves nothing recorded; the error is rethrown.
 //  - host values that change between steps are frozen when the step is recorded: an SN
 //    policy's switches, SGD's first-step flag, which parameters are frozen
-//    (requires_grad_). Call reset() after changing one; the next run() records again.
+//    (requires_grad_). Call reset() after changing one (or loading a checkpoint); the
+//    next run() is a warm-up again, and the one after it records.
 //    The optimisers keep what changes on the device instead: Adam counts its steps
 //    there, so its bias corrections move on with each replay, and a learning rate set
 //    with set_lr() between runs is the one the next replay uses.
@@ -41,7 +42,8 @@ class CapturedStep {
   // recording. The second records the step and replays the recording; later calls
   // replay it. (On the CPU every later call runs the step again, checked.)
   void run();
-  // Forgets the recording (the next run() records again).
+  // Forgets the recording: the next run() is a warm-up again (eager, unchecked), and the
+  // one after it records.
   void reset();
   // True once a graph is recorded (never on the CPU, which has none).
   bool recorded() const { return graph_ != nullptr; }

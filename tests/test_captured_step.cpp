@@ -139,15 +139,42 @@ TEST_CASE("captured step: the first run is eager, the second records and replays
     CHECK(calls == 2);  // a replay does not call the step
     CHECK(spy.replays == 3);
     CHECK(spy.begins == 1);
-    step.reset();  // forgets the graph: the next run records again
+    step.reset();  // forgets the graph: the next run is a warm-up again, the one after records
     CHECK(spy.destroys == 1);
     CHECK_FALSE(step.recorded());
     step.run();
     CHECK(calls == 3);
+    CHECK_FALSE(checked);
+    CHECK((spy.begins == 1 && spy.replays == 3));
+    step.run();
+    CHECK(calls == 4);
     CHECK((spy.begins == 2 && spy.replays == 4));
   }
   CHECK(spy.destroys == 2);  // the destructor destroyed the second graph
   CHECK(spy.aborts == 0);
+}
+
+TEST_CASE("captured step: after reset() a loaded checkpoint's SN flag is read in the warm-up, not in the recording") {
+  GraphDeviceSpy spy;
+  SpyAsCuda as_cuda(&spy);
+  Generator rng(3);
+  Linear layer(4, 2, true, rng);
+  spectral_norm(layer);
+  Tensor x = ones({3, 4}), out = zeros({3, 2});
+  CapturedStep step(Device::cuda(), [&] { out.copy_(layer.forward(x)); });
+  step.run();
+  step.run();
+  REQUIRE(spy.begins == 1);
+  // Loading a checkpoint writes the layer's "weight_sn_on" buffer, so its next forward
+  // reads the flag back: a read that a recording refuses, and that the warm-up makes.
+  std::map<std::string, Tensor> saved;
+  for (const auto& [name, t] : layer.state_dict()) saved[name] = t.clone();
+  layer.load_state_dict(saved);
+  step.reset();
+  CHECK_NOTHROW(step.run());
+  CHECK(spy.begins == 1);
+  CHECK_NOTHROW(step.run());
+  CHECK((spy.begins == 2 && spy.ends == 2 && spy.aborts == 0));
 }
 
 TEST_CASE("captured step: a step that throws while recording is aborted, leaves no graph, and records next time") {
