@@ -50,6 +50,10 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
+    # Plain float32 arithmetic on a GPU, as sigmagrad's cuBLAS calls and kernels do:
+    # PyTorch would otherwise run its cuDNN convolutions in TF32 (10-bit mantissas).
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     torch.manual_seed(0)
     g, d = make(a.model, a.sn)
     g, d = g.to(dev), d.to(dev)

@@ -1,55 +1,131 @@
 #!/usr/bin/env bash
-# Everything issue 16 needs a GPU for, in one run (meant to fit in 10 minutes on one H200), logged
-# to ${OUT:-out/gpu}/gpu_check.log:
-#   1. build with CUDA (scripts/build.sh), unless build/ is already there;
+# Everything issue 16 needs a GPU for, in one run (meant to take 5-7 of the device tool's 10
+# minutes a call on one H200), logged to ${OUT:-out/gpu}/gpu_check.log, with the figures
+# also in summary.txt beside it:
+#   1. a preflight that stops in seconds when the programs cannot start (a library missing)
+#      or no GPU answers;
 #   2. the CUDA test cases (tests/test_cuda.cpp: the fused SN kernels against the textbook
 #      computation, the deferred sigma check, a step replayed as a graph against eager);
 #   3. mnist_gan --cuda-graph against the plain loop on the GPU (tests/gan_cuda_graph.sh);
-#   4. compute-sanitizer memcheck over the CUDA cases;
-#   5. one GAN iteration timed, ours eager and --cuda-graph, PyTorch eager and with its own
-#      CUDA graph, DCGAN with SN at batch 64 and 1024, and the MLP-GAN; then SN's overhead.
+#   4. one GAN iteration timed, ours eager and --cuda-graph, PyTorch eager and with its own
+#      CUDA graph, DCGAN with SN at batch 64 and 1024, and the MLP-GAN; then SN's overhead;
+#   5. compute-sanitizer memcheck over the new kernels' test cases (last: the slowest, and
+#      the one most likely to be refused by the machine).
+# Each step has a time limit, so one that hangs costs its limit, not the whole call.
 #
 #   bash bench/run_gpu.sh [ITERS]
 #
-# A lent device machine has no package registry: build here with scripts/build.sh and
-# carry the three binaries it uses (the device tool's carry, about 18 MB):
-#   build/tests/sigmagrad_tests, build/examples/mnist_gan, build/bench/gan_step
-# and run `OUT=$OUT bash bench/run_gpu.sh 200` there (the build step is skipped when
-# they are present).
+# On a lent device machine (no package registry, no Debian libraries): first, here,
+#   bash scripts/gpu-bundle.sh
+# which builds the three programs and packs them with their libraries into gpu-bundle/;
+# then one device call with carry ["gpu-bundle"] and the command
+#   bash bench/run_gpu.sh 200
+# Without a bundle the script uses build/ (a machine of one's own with a GPU), building it
+# with scripts/build.sh when it is missing. `DEVICE=cpu WARMUP=1 PYTHON=/usr/bin/python3 bash bench/run_gpu.sh
+# 2` runs the same steps on the CPU, a check of the script itself (PyTorch's graphs: n/a).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-200}
+device=${DEVICE:-cuda}
+warmup=${WARMUP:-20}
+python=${PYTHON:-python3}  # the one with PyTorch (on the device machine, the plain python3)
 out=${OUT:-out/gpu}
 mkdir -p "$out"
 log="$out/gpu_check.log"
-run() { echo "\$ $*" | tee -a "$log"; "$@" 2>&1 | tee -a "$log"; echo "(exit ${PIPESTATUS[0]})" | tee -a "$log"; }
-median() { sed -n 's/.*median \([0-9.]*\) .*/\1/p' | tail -1; }
+summary="$out/summary.txt"
 : > "$log"
-{ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader || echo "nvidia-smi: not found"; } >> "$log" 2>&1
-[[ -x build/tests/sigmagrad_tests ]] || run bash scripts/build.sh
-run build/tests/sigmagrad_tests --test-case="cuda:*"
-DEVICE=cuda run bash tests/gan_cuda_graph.sh build/examples/mnist_gan
-if command -v compute-sanitizer > /dev/null; then
-  run compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build/tests/sigmagrad_tests \
-    --test-case="cuda: the fused*,cuda: a zero sigma*,cuda: a training step replayed*,cuda: a learning rate*,cuda: a CapturedStep*,cuda: a DCGAN*"
+: > "$summary"
+say() { echo "$*" | tee -a "$log"; }
+# step LIMIT COMMAND...: runs COMMAND for at most LIMIT seconds, logged; returns its status.
+step() {
+  local limit=$1
+  shift
+  say "\$ $* (limit ${limit}s, $(date +%T))"
+  timeout --kill-after=10 "$limit" "$@" 2>&1 | tee -a "$log"
+  local status=${PIPESTATUS[0]}
+  say "(exit $status$([[ $status == 124 ]] && echo ": stopped at its limit"))"
+  return "$status"
+}
+median() { sed -n 's/.*median \([0-9.]*\) .*/\1/p' | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf f, a / b }'; }
+note() { echo "$*" | tee -a "$log" >> "$summary"; }
+
+# 1. Preflight.
+if [[ -f gpu-bundle/sigmagrad-gpu.tar.xz ]]; then
+  bundle=$(mktemp -d)
+  trap 'rm -rf "$bundle"' EXIT
+  tar -C "$bundle" -xJf gpu-bundle/sigmagrad-gpu.tar.xz
+  tests_program=$bundle/bin/sigmagrad_tests gan_program=$bundle/bin/mnist_gan step_program=$bundle/bin/gan_step
+else
+  [[ -x build/tests/sigmagrad_tests ]] || bash scripts/build.sh
+  tests_program=build/tests/sigmagrad_tests gan_program=build/examples/mnist_gan step_program=build/bench/gan_step
 fi
+if command -v nvidia-smi > /dev/null; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log" >> "$summary"
+else
+  note "nvidia-smi: not on the PATH"
+fi
+# cuBLAS is opened at run time (cuda/cublas_library.cu) under the major version of the CUDA
+# runtime the programs link; where the loader's cache lacks it, its folder (the toolkit's,
+# or PyTorch's pip package) goes on LD_LIBRARY_PATH.
+major=$(ldd "$tests_program" | sed -n 's/.*libcudart\.so\.\([0-9]*\) .*/\1/p' | head -1)
+if ! ldconfig -p 2> /dev/null | grep -q "libcublas\.so\.$major "; then
+  found=$(find /usr/local /opt /usr/lib -name "libcublas.so.$major" 2> /dev/null | head -1)
+  [[ -n $found ]] && export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  say "libcublas.so.$major: ${found:-not found}"
+fi
+missing=$(ldd "$tests_program" "$gan_program" "$step_program" | grep "not found" | sort -u)
+if [[ -n $missing ]]; then
+  note "preflight: the programs cannot start, libraries missing:"
+  note "$missing"
+  exit 1
+fi
+if ! step 60 "$tests_program" --test-case="cuda: cuBLAS opens on first use*"; then
+  note "preflight: cuBLAS did not open; see gpu_check.log"
+  exit 1
+fi
+if ! step 60 "$step_program" --device "$device" --model mlp --iters 1 --warmup 1; then
+  note "preflight: no GPU answered; see gpu_check.log"
+  exit 1
+fi
+
+# 2. The CUDA test cases, and 3. the recorded step against the plain loop.
+step 240 "$tests_program" --test-case="cuda:*" && note "CUDA test cases: passed" || note "CUDA test cases: FAILED"
+DEVICE=$device step 240 bash tests/gan_cuda_graph.sh "$gan_program" &&
+  note "mnist_gan --cuda-graph on $device: byte-identical to the plain loop" ||
+  note "mnist_gan --cuda-graph on $device: FAILED"
+
+# 4. Timings.
 torch_ok=0
-/usr/bin/env python3 -c "import torch; assert torch.cuda.is_available()" 2> /dev/null && torch_ok=1
+$python -c "import torch; assert '$device' == 'cpu' or torch.cuda.is_available()" 2> /dev/null && torch_ok=1
+[[ $torch_ok == 1 ]] || note "PyTorch on $device: not available, so no peer figures"
 for setting in "dcgan 64" "dcgan 1024" "mlp 64"; do
   set -- $setting
   model=$1 batch=$2
-  ours=$(build/bench/gan_step --device cuda --model "$model" --batch "$batch" --iters "$iters" 2>&1 | tee -a "$log" | median)
-  graph=$(build/bench/gan_step --device cuda --model "$model" --batch "$batch" --iters "$iters" --cuda-graph 2>&1 | tee -a "$log" | median)
-  line="$model batch $batch: sigmagrad eager $ours ms, --cuda-graph $graph ms"
+  args=(--device "$device" --model "$model" --batch "$batch" --warmup "$warmup" --iters "$iters")
+  ours=$(step 150 "$step_program" "${args[@]}" | median)
+  graph=$(step 150 "$step_program" "${args[@]}" --cuda-graph | median)
+  line="$model with SN, batch $batch: sigmagrad eager ${ours:-n/a} ms, --cuda-graph ${graph:-n/a} ms"
   if [[ $torch_ok == 1 ]]; then
-    te=$(python3 bench/gan_step_torch.py --device cuda --model "$model" --batch "$batch" --iters "$iters" 2>&1 | tee -a "$log" | median)
-    tg=$(python3 bench/gan_step_torch.py --device cuda --model "$model" --batch "$batch" --iters "$iters" --cuda-graph 2>&1 | tee -a "$log" | median)
-    line="$line; PyTorch eager $te ms, CUDA graph $tg ms; ours graph / torch eager = $(awk -v a="$graph" -v b="$te" 'BEGIN{printf "%.2f", a/b}'), / torch graph = $(awk -v a="$graph" -v b="$tg" 'BEGIN{printf "%.2f", a/b}')"
+    te=$(step 150 "$python" bench/gan_step_torch.py "${args[@]}" | median)
+    tg=$(step 150 "$python" bench/gan_step_torch.py "${args[@]}" --cuda-graph | median)
+    line="$line; PyTorch eager ${te:-n/a} ms, CUDA graph ${tg:-n/a} ms; ours graph / torch eager ="
+    line="$line $(ratio "$graph" "$te" %.2f), / torch graph = $(ratio "$graph" "$tg" %.2f)"
   fi
-  echo "$line" | tee -a "$log"
+  note "$line"
 done
-for model in dcgan mlp; do  # SN's share of the iteration
-  with=$(build/bench/gan_step --device cuda --model $model --sn 1 --iters "$iters" --cuda-graph | median)
-  without=$(build/bench/gan_step --device cuda --model $model --sn 0 --iters "$iters" --cuda-graph | median)
-  echo "$model SN overhead (--cuda-graph): $with vs $without ms = $(awk -v a="$with" -v b="$without" 'BEGIN{printf "%+.1f%%", (a/b-1)*100}')" | tee -a "$log"
+for model in dcgan mlp; do  # SN's share of the iteration, recorded as a graph
+  with=$(step 150 "$step_program" --device "$device" --model $model --sn 1 --warmup "$warmup" --iters "$iters" --cuda-graph | median)
+  without=$(step 150 "$step_program" --device "$device" --model $model --sn 0 --warmup "$warmup" --iters "$iters" --cuda-graph | median)
+  note "$model SN overhead (--cuda-graph): ${with:-n/a} vs ${without:-n/a} ms = $(ratio "$with" "$without" %.3f)x"
 done
+
+# 5. compute-sanitizer. Judged by its error summary (the exit status also counts errors
+# inside the libraries); no leak check, since the process never tears down its context.
+if command -v compute-sanitizer > /dev/null; then
+  step 240 compute-sanitizer --tool memcheck "$tests_program" \
+    --test-case="cuda: the fused*,cuda: a zero sigma*,cuda: a training step replayed*,cuda: a learning rate*,cuda: a CapturedStep*,cuda: a DCGAN*"
+  note "compute-sanitizer memcheck: $(grep "ERROR SUMMARY" "$log" | tail -1)"
+else
+  note "compute-sanitizer: not on the PATH"
+fi

@@ -20,6 +20,12 @@ took_recorded_path() {
     grep -- "--cuda-graph" "$log" >&2 || echo "(nothing)" >&2
     exit 1
   fi
+  # On a GPU the step must have been a replayed graph, not the CPU's checked re-runs.
+  if [[ $device != cpu ]] && ! grep -q -- "one CUDA graph, replayed" "$log"; then
+    echo "expected the step replayed as one CUDA graph on $device, the program said:" >&2
+    grep -- "--cuda-graph" "$log" >&2 || echo "(nothing)" >&2
+    exit 1
+  fi
 }
 
 check() {

@@ -431,7 +431,11 @@ TEST_CASE("cuda: a CapturedStep runs eagerly once, then records a graph and repl
   step.reset();
   CHECK_FALSE(step.recorded());
   x.fill_(1.0);
+  step.run();  // a warm-up again (eager)
+  CHECK_FALSE(step.recorded());
+  CHECK(y.sum().item() == 4.0);
+  x.fill_(5.0);
   step.run();  // records again
   CHECK(step.recorded());
-  CHECK(y.sum().item() == 4.0);
+  CHECK(y.sum().item() == 100.0);  // 4 * 5^2
 }
