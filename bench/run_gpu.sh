@@ -51,10 +51,10 @@ ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a == "" || b == "" || b
 note() { echo "$*" | tee -a "$log" >> "$summary"; }
 
 # 1. Preflight.
-if [[ -f gpu-bundle/sigmagrad-gpu.tar.xz ]]; then
+if [[ -f gpu-bundle/sigmagrad-gpu.tar.gz ]]; then
   bundle=$(mktemp -d)
   trap 'rm -rf "$bundle"' EXIT
-  tar -C "$bundle" -xJf gpu-bundle/sigmagrad-gpu.tar.xz
+  tar -C "$bundle" -xzf gpu-bundle/sigmagrad-gpu.tar.gz
   tests_program=$bundle/bin/sigmagrad_tests gan_program=$bundle/bin/mnist_gan step_program=$bundle/bin/gan_step
 else
   [[ -x build/tests/sigmagrad_tests ]] || bash scripts/build.sh

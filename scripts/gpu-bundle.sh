@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Packs the three programs bench/run_gpu.sh runs on a lent GPU machine, with the shared
-# libraries they load, into gpu-bundle/sigmagrad-gpu.tar.xz (about 15 MB; gpu-bundle/ is
+# libraries they load, into gpu-bundle/sigmagrad-gpu.tar.gz (about 18 MB; gpu-bundle/ is
 # ignored by git, and the device tool's `carry` takes it along).
 #
-#   bash scripts/gpu-bundle.sh
+#   bash scripts/gpu-bundle.sh [--check]
+#
+# --check (root, util-linux's unshare): then runs the unpacked programs on the CPU with this
+# machine's copies of the bundled libraries hidden (bind mounts of an empty file in a
+# mount namespace of their own), so that a library the bundle lacks fails here, not there.
 #
 # Why a bundle: that machine has the NVIDIA driver, the CUDA toolkit and PyTorch, but not
 # Debian's OpenBLAS, libpng or Open MPI, and no package registry, so programs built here
@@ -34,7 +38,28 @@ ldd "${programs[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u | whi
     *) cp -L "$library" "$stage/lib/" ;;
   esac
 done
-tar -C "$stage" -cJf gpu-bundle/sigmagrad-gpu.tar.xz.part bin lib
-mv gpu-bundle/sigmagrad-gpu.tar.xz.part gpu-bundle/sigmagrad-gpu.tar.xz
-echo "gpu-bundle/sigmagrad-gpu.tar.xz: $(du -h gpu-bundle/sigmagrad-gpu.tar.xz | cut -f1)," \
+tar -C "$stage" -cf - bin lib | gzip -9 > gpu-bundle/sigmagrad-gpu.tar.gz.part
+mv gpu-bundle/sigmagrad-gpu.tar.gz.part gpu-bundle/sigmagrad-gpu.tar.gz
+echo "gpu-bundle/sigmagrad-gpu.tar.gz: $(du -h gpu-bundle/sigmagrad-gpu.tar.gz | cut -f1)," \
   "with $(ls "$stage/lib" | tr '\n' ' ')"
+
+if [[ ${1:-} == --check ]]; then
+  unpacked=$(mktemp -d)
+  trap 'rm -rf "$stage" "$unpacked"' EXIT
+  tar -C "$unpacked" -xzf gpu-bundle/sigmagrad-gpu.tar.gz
+  : > "$unpacked/empty"
+  unshare -m bash -euo pipefail -c '
+    dir=$1
+    for library in "$dir"/lib/*; do
+      for system_copy in /lib/x86_64-linux-gnu /usr/local/cuda/lib /usr/local/cuda/lib64; do
+        [[ -e $system_copy/$(basename "$library") ]] && mount --bind "$dir/empty" "$(readlink -f "$system_copy/$(basename "$library")")"
+      done
+    done
+    if ldd "$dir"/bin/* | grep "not found"; then exit 1; fi
+    "$dir/bin/sigmagrad_tests" --test-case="spectral*" | tail -1
+    "$dir/bin/gan_step" --model mlp --warmup 1 --iters 2
+    "$dir/bin/mnist_gan" --model mlp --data synthetic:64 --batch 32 --epochs 1 --no-eval --lipschitz-every 0 \
+      --out "$dir/out" | tail -1
+  ' check "$unpacked"
+  echo "gpu-bundle --check: the unpacked programs ran with this machine's copies of their libraries hidden"
+fi
