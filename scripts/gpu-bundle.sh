@@ -28,6 +28,10 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSIGMAGRAD_MPI=OFF 
 cmake --build build-gpu -j "$(nproc 2>/dev/null || echo 2)" --target sigmagrad_tests mnist_gan gan_step
 
 programs=(build-gpu/tests/sigmagrad_tests build-gpu/examples/mnist_gan build-gpu/bench/gan_step)
+if ! ldd "${programs[0]}" | grep -q libcudart; then
+  echo "gpu-bundle: expected a build with the CUDA backend, got one without (is nvcc installed?)" >&2
+  exit 1
+fi
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin" "$stage/lib" gpu-bundle
