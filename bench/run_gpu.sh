@@ -67,11 +67,13 @@ else
 fi
 # cuBLAS is opened at run time (cuda/cublas_library.cu) under the major version of the CUDA
 # runtime the programs link; where the loader's cache lacks it, its folder (the toolkit's,
-# or PyTorch's pip package) goes on LD_LIBRARY_PATH.
+# or PyTorch's pip package) goes on LD_LIBRARY_PATH for our programs only (`ours`), not for
+# PyTorch, which loads its own copies.
+ours=()
 major=$(ldd "$tests_program" | sed -n 's/.*libcudart\.so\.\([0-9]*\) .*/\1/p' | head -1)
 if ! ldconfig -p 2> /dev/null | grep -q "libcublas\.so\.$major "; then
   found=$(find /usr/local /opt /usr/lib -name "libcublas.so.$major" 2> /dev/null | head -1)
-  [[ -n $found ]] && export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  [[ -n $found ]] && ours=(env "LD_LIBRARY_PATH=$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
   say "libcublas.so.$major: ${found:-not found}"
 fi
 missing=$(ldd "$tests_program" "$gan_program" "$step_program" | grep "not found" | sort -u)
@@ -80,18 +82,19 @@ if [[ -n $missing ]]; then
   note "$missing"
   exit 1
 fi
-if ! step 60 "$tests_program" --test-case="cuda: cuBLAS opens on first use*"; then
+if ! step 60 "${ours[@]}" "$tests_program" --test-case="cuda: cuBLAS opens on first use*"; then
   note "preflight: cuBLAS did not open; see gpu_check.log"
   exit 1
 fi
-if ! step 60 "$step_program" --device "$device" --model mlp --iters 1 --warmup 1; then
+if ! step 60 "${ours[@]}" "$step_program" --device "$device" --model mlp --iters 1 --warmup 1; then
   note "preflight: no GPU answered; see gpu_check.log"
   exit 1
 fi
 
 # 2. The CUDA test cases, and 3. the recorded step against the plain loop.
-step 240 "$tests_program" --test-case="cuda:*" && note "CUDA test cases: passed" || note "CUDA test cases: FAILED"
-DEVICE=$device step 240 bash tests/gan_cuda_graph.sh "$gan_program" &&
+step 240 "${ours[@]}" "$tests_program" --test-case="cuda:*" && result=passed || result=FAILED
+note "CUDA test cases: $result ($(grep "test cases:" "$log" | tail -1 | sed 's/^\[doctest\] //'))"
+DEVICE=$device step 240 "${ours[@]}" bash tests/gan_cuda_graph.sh "$gan_program" &&
   note "mnist_gan --cuda-graph on $device: byte-identical to the plain loop" ||
   note "mnist_gan --cuda-graph on $device: FAILED"
 
@@ -103,9 +106,9 @@ for setting in "dcgan 64" "dcgan 1024" "mlp 64"; do
   set -- $setting
   model=$1 batch=$2
   args=(--device "$device" --model "$model" --batch "$batch" --warmup "$warmup" --iters "$iters")
-  ours=$(step 150 "$step_program" "${args[@]}" | median)
-  graph=$(step 150 "$step_program" "${args[@]}" --cuda-graph | median)
-  line="$model with SN, batch $batch: sigmagrad eager ${ours:-n/a} ms, --cuda-graph ${graph:-n/a} ms"
+  eager=$(step 150 "${ours[@]}" "$step_program" "${args[@]}" | median)
+  graph=$(step 150 "${ours[@]}" "$step_program" "${args[@]}" --cuda-graph | median)
+  line="$model with SN, batch $batch: sigmagrad eager ${eager:-n/a} ms, --cuda-graph ${graph:-n/a} ms"
   if [[ $torch_ok == 1 ]]; then
     te=$(step 150 "$python" bench/gan_step_torch.py "${args[@]}" | median)
     tg=$(step 150 "$python" bench/gan_step_torch.py "${args[@]}" --cuda-graph | median)
@@ -115,15 +118,16 @@ for setting in "dcgan 64" "dcgan 1024" "mlp 64"; do
   note "$line"
 done
 for model in dcgan mlp; do  # SN's share of the iteration, recorded as a graph
-  with=$(step 150 "$step_program" --device "$device" --model $model --sn 1 --warmup "$warmup" --iters "$iters" --cuda-graph | median)
-  without=$(step 150 "$step_program" --device "$device" --model $model --sn 0 --warmup "$warmup" --iters "$iters" --cuda-graph | median)
+  args=(--device "$device" --model "$model" --warmup "$warmup" --iters "$iters" --cuda-graph)
+  with=$(step 150 "${ours[@]}" "$step_program" "${args[@]}" --sn 1 | median)
+  without=$(step 150 "${ours[@]}" "$step_program" "${args[@]}" --sn 0 | median)
   note "$model SN overhead (--cuda-graph): ${with:-n/a} vs ${without:-n/a} ms = $(ratio "$with" "$without" %.3f)x"
 done
 
 # 5. compute-sanitizer. Judged by its error summary (the exit status also counts errors
 # inside the libraries); no leak check, since the process never tears down its context.
 if command -v compute-sanitizer > /dev/null; then
-  step 240 compute-sanitizer --tool memcheck "$tests_program" \
+  step 240 "${ours[@]}" compute-sanitizer --tool memcheck "$tests_program" \
     --test-case="cuda: the fused*,cuda: a zero sigma*,cuda: a training step replayed*,cuda: a learning rate*,cuda: a CapturedStep*,cuda: a DCGAN*"
   note "compute-sanitizer memcheck: $(grep "ERROR SUMMARY" "$log" | tail -1)"
 else
