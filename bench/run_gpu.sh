@@ -21,7 +21,7 @@
 # then one device call with carry ["gpu-bundle"] and the command
 #   bash bench/run_gpu.sh 200
 # Without a bundle the script uses build/ (a machine of one's own with a GPU), building it
-# with scripts/build.sh when it is missing. `DEVICE=cpu WARMUP=1 PYTHON=/usr/bin/python3 bash bench/run_gpu.sh
+# with scripts/build.sh when it is missing; BUILD=DIR uses DIR's programs, bundle or not. `DEVICE=cpu WARMUP=1 PYTHON=/usr/bin/python3 bash bench/run_gpu.sh
 # 2` runs the same steps on the CPU, a check of the script itself (PyTorch's graphs: n/a).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -51,14 +51,15 @@ ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN { if (a == "" || b == "" || b
 note() { echo "$*" | tee -a "$log" >> "$summary"; }
 
 # 1. Preflight.
-if [[ -f gpu-bundle/sigmagrad-gpu.tar.gz ]]; then
+if [[ -z ${BUILD:-} && -f gpu-bundle/sigmagrad-gpu.tar.gz ]]; then
   bundle=$(mktemp -d)
   trap 'rm -rf "$bundle"' EXIT
   tar -C "$bundle" -xzf gpu-bundle/sigmagrad-gpu.tar.gz
   tests_program=$bundle/bin/sigmagrad_tests gan_program=$bundle/bin/mnist_gan step_program=$bundle/bin/gan_step
 else
-  [[ -x build/tests/sigmagrad_tests ]] || bash scripts/build.sh
-  tests_program=build/tests/sigmagrad_tests gan_program=build/examples/mnist_gan step_program=build/bench/gan_step
+  build=${BUILD:-build}
+  [[ -n ${BUILD:-} || -x build/tests/sigmagrad_tests ]] || bash scripts/build.sh
+  tests_program=$build/tests/sigmagrad_tests gan_program=$build/examples/mnist_gan step_program=$build/bench/gan_step
 fi
 if command -v nvidia-smi > /dev/null; then
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | tee -a "$log" >> "$summary"
