@@ -28,6 +28,7 @@ cd "$(dirname "$0")/.."
 iters=${1:-200}
 device=${DEVICE:-cuda}
 warmup=${WARMUP:-20}
+large_batch=${LARGE_BATCH:-1024}  # the compute-bound setting (tests/run_gpu_dry.sh: smaller)
 python=${PYTHON:-python3}  # the one with PyTorch (on the device machine, the plain python3)
 out=${OUT:-out/gpu}
 mkdir -p "$out"
@@ -103,7 +104,7 @@ DEVICE=$device step 240 "${ours[@]}" bash tests/gan_cuda_graph.sh "$gan_program"
 torch_ok=0
 $python -c "import torch; assert '$device' == 'cpu' or torch.cuda.is_available()" 2> /dev/null && torch_ok=1
 [[ $torch_ok == 1 ]] || note "PyTorch on $device: not available, so no peer figures"
-for setting in "dcgan 64" "dcgan 1024" "mlp 64"; do
+for setting in "dcgan 64" "dcgan $large_batch" "mlp 64"; do
   set -- $setting
   model=$1 batch=$2
   args=(--device "$device" --model "$model" --batch "$batch" --warmup "$warmup" --iters "$iters")
