@@ -1,9 +1,10 @@
 // Lesson 4 (docs/learn/04-an-mlp.md): an MLP learns, by gradient descent you write.
 //
-// Part 1: a 2-16-1 MLP learns which points of the square [-1, 1]^2 lie inside the circle
-// x^2 + y^2 < 0.5. Part 2, when MNIST is on disk (scripts/fetch-mnist.sh): the same
-// loop, a 784-64-10 MLP, on the first --mnist-images training digits. The exercise is
-// the update step, sgd_step; everything else is the library's.
+// Part 1: the exercise, the update step sgd_step, checked by hand on one parameter.
+// Part 2: a 2-16-1 MLP learns which points of the square [-1, 1]^2 lie inside the circle
+// x^2 + y^2 < 0.5. Part 3, when MNIST is on disk (scripts/fetch-mnist.sh): the same
+// loop, a 784-64-10 MLP, on the first --mnist-images training digits. Everything but
+// sgd_step is the library's.
 //
 //   build/examples/learn/04_mlp [--steps 1000] [--mnist data/mnist] [--mnist-images 2000]
 #include <CLI/CLI.hpp>
